@@ -14,9 +14,9 @@ from rich.console import Console
 
 from leadscore.cli._output import EXIT_CHECK_FAILED, errors_to_exit, print_json
 from leadscore.cli._progress import steps
-from leadscore.cli.generate import _render, generate
+from leadscore.cli.generate import render_summary
 from leadscore.data import validate_path
-from leadscore.data.simulator import SimulationConfig
+from leadscore.data.simulator import SimulationConfig, write_simulation
 
 __all__ = ["command"]
 
@@ -32,13 +32,13 @@ def command(
     """Run the end-to-end job: simulate a CRM with ground truth and validate it."""
     console = Console()
     with errors_to_exit(), steps("demo", enabled=not as_json) as progress:
-        result = generate(SimulationConfig(leads=leads, seed=seed), out, "csv", progress)
+        result = write_simulation(SimulationConfig(leads=leads, seed=seed), out, "csv", progress)
         progress("validating the generated tables")
         report = validate_path(out)
     if as_json:
         print_json({"generate": result, "validate": report.to_dict()})
     else:
-        _render(result)
+        render_summary(result)
         console.print(f"validate: {report.summary_line()}")
         console.print(
             f"Next: [bold]leadscore validate {out}[/] checks any CRM export the same way; "

@@ -11,43 +11,25 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from leadscore import __version__
 from leadscore.cli._output import errors_to_exit, print_json
 from leadscore.cli._progress import steps
-from leadscore.data.simulator import Format, SimulationConfig, simulate, summarize, write_tables
+from leadscore.data.simulator import SimulationConfig, write_simulation
 from leadscore.errors import UsageError
 
-__all__ = ["command", "generate"]
+__all__ = ["command", "render_summary"]
 
 
-def generate(
-    config: SimulationConfig,
-    out: Path,
-    fmt: Format = "csv",
-    progress: Any = None,
-) -> dict[str, Any]:
-    """Simulate, write the tables and ``truth/`` to ``out``, and return the summary."""
-    step = progress or (lambda _: None)
-    tables = simulate(config, progress=step)
-    step("summarising")
-    summary = summarize(tables, config.horizon_days)
-    manifest = {
-        "generator": f"leadscore {__version__}",
-        "config": config.model_dump(mode="json"),
-        "summary": summary,
-    }
-    step("writing tables")
-    files = write_tables(tables, out, fmt, manifest)
-    return {"out": str(out), "files": {k: str(v) for k, v in files.items()}, **summary}
-
-
-def _render(result: dict[str, Any]) -> None:
+def render_summary(result: dict[str, Any]) -> None:
     console = Console()
     table = Table(title=f"Simulated CRM data in {result['out']}", show_header=False)
     for name, rows in result["rows"].items():
         table.add_row(f"rows: {name}", f"{rows:,}")
-    table.add_row("converted within horizon (snapshots)", f"{result['conversion_rate_snapshots']:.1%}")
-    table.add_row("converted within horizon (from creation)", f"{result['conversion_rate_from_creation']:.1%}")
+    table.add_row(
+        "converted within horizon (snapshots)", f"{result['conversion_rate_snapshots']:.1%}"
+    )
+    table.add_row(
+        "converted within horizon (from creation)", f"{result['conversion_rate_from_creation']:.1%}"
+    )
     table.add_row("oracle ROC AUC", f"{result['oracle_roc_auc']}")
     best = result["best_single_signal"]
     table.add_row(
@@ -55,7 +37,9 @@ def _render(result: dict[str, Any]) -> None:
         f"{best['roc_auc']} ({best['action']}, last {best['window_days']} days)",
     )
     uplift = result["best_touchpoint_uplift"]
-    table.add_row("best touchpoint uplift (mean / p90)", f"{uplift['mean']:+.3f} / {uplift['p90']:+.3f}")
+    table.add_row(
+        "best touchpoint uplift (mean / p90)", f"{uplift['mean']:+.3f} / {uplift['p90']:+.3f}"
+    )
     console.print(table)
 
 
@@ -83,8 +67,8 @@ def command(
         except (ValueError, ValidationError) as exc:
             raise UsageError(f"invalid option: {exc}") from exc
         with steps("generate", enabled=not as_json) as progress:
-            result = generate(config, out, fmt, progress)  # type: ignore[arg-type]
+            result = write_simulation(config, out, fmt, progress)  # type: ignore[arg-type]
         if as_json:
             print_json(result)
         else:
-            _render(result)
+            render_summary(result)

@@ -167,9 +167,7 @@ def table_spec(name: str) -> TableSpec:
 
 
 def _one_outcome(data: pa.PolarsData) -> pl.LazyFrame:
-    return data.lazyframe.select(
-        pl.col("converted_at").is_null() ^ pl.col("lost_at").is_null()
-    )
+    return data.lazyframe.select(pl.col("converted_at").is_null() ^ pl.col("lost_at").is_null())
 
 
 def table_schema(name: str) -> pa.DataFrameSchema:

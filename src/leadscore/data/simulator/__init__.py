@@ -6,7 +6,7 @@ See :mod:`leadscore.data.simulator.world` for the process and its logging policy
 
 from leadscore.data.simulator.config import SimulationConfig
 from leadscore.data.simulator.output import Format, write_tables
-from leadscore.data.simulator.run import simulate
+from leadscore.data.simulator.run import simulate, write_simulation
 from leadscore.data.simulator.summary import summarize
 from leadscore.data.simulator.tables import Tables
 from leadscore.data.simulator.world import ACTIONS, LEAD_ACTIONS, World, default_world
@@ -21,5 +21,6 @@ __all__ = [
     "default_world",
     "simulate",
     "summarize",
+    "write_simulation",
     "write_tables",
 ]

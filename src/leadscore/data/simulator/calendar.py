@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 from leadscore.data.simulator.config import SimulationConfig
 from leadscore.data.simulator.world import day_type
 
-__all__ = ["Calendar", "FAIR_NAMES"]
+__all__ = ["FAIR_NAMES", "Calendar"]
 
 FAIR_NAMES = ("hannover_messe", "it_sa", "logimat", "dmexco", "sps", "embedded_world")
 _FAIR_LENGTH = 3

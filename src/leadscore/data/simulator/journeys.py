@@ -51,7 +51,8 @@ def _pick(rng: np.random.Generator, probs: NDArray[np.float64]) -> IntArray:
     """One categorical draw per row of ``probs``."""
     cum = np.cumsum(probs, axis=1)
     u = rng.random(len(probs)) * cum[:, -1]
-    return np.minimum((cum <= u[:, None]).sum(axis=1), probs.shape[1] - 1).astype(np.int64)
+    picked: IntArray = np.minimum((cum <= u[:, None]).sum(axis=1), probs.shape[1] - 1)
+    return picked.astype(np.int64)
 
 
 def simulate_journeys(

@@ -156,7 +156,7 @@ def draw(rng: np.random.Generator, n: int, calendar: Calendar) -> Population:
         job_level=job,
         country=country,
         company_size=size,
-        deal_value=deal,
+        deal_value=deal.astype(np.float64),
         owner=owner,
         size_band=band,
         fit=fit,

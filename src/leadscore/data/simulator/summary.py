@@ -66,9 +66,11 @@ def summarize(tables: Tables, horizon_days: int) -> dict[str, Any]:
         (pl.col("converted_at") <= pl.col("created_at") + window).fill_null(False).mean()
     ).item()
     actionable = [a for a in ACTIONS if a != "none"]
-    best_uplift = truth.select(
-        pl.max_horizontal([pl.col(f"p_{a}") for a in actionable]) - pl.col("p_none")
-    ).to_series()
+    best_uplift = (
+        truth.select(pl.max_horizontal([pl.col(f"p_{a}") for a in actionable]) - pl.col("p_none"))
+        .to_series()
+        .to_numpy()
+    )
     mean_truth = float(p.mean()) if p.size else None
     standard_error = float(np.sqrt((p * (1 - p)).sum()) / p.size) if p.size else None
     return {
@@ -86,9 +88,9 @@ def summarize(tables: Tables, horizon_days: int) -> dict[str, Any]:
         "oracle_roc_auc": round(oracle, 4) if oracle is not None else None,
         "best_single_signal": best_single_signal(tables),
         "best_touchpoint_uplift": {
-            "mean": round(float(best_uplift.mean() or 0.0), 4),
-            "p90": round(float(best_uplift.quantile(0.9) or 0.0), 4),
-            "max": round(float(best_uplift.max() or 0.0), 4),  # type: ignore[arg-type]
+            "mean": round(float(best_uplift.mean()), 4) if best_uplift.size else None,
+            "p90": round(float(np.quantile(best_uplift, 0.9)), 4) if best_uplift.size else None,
+            "max": round(float(best_uplift.max()), 4) if best_uplift.size else None,
         },
         "truth_error": "exact (dynamic programming over the lead's Markov chain); standard error 0",
     }

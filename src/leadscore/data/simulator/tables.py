@@ -62,10 +62,13 @@ def _leads(people: Population, calendar: Calendar, ids: list[str]) -> pl.DataFra
     def cat(names: tuple[str, ...], codes: IntArray, missing: str | None = None) -> pl.Series:
         values = np.asarray(names, dtype=object)[codes]
         if missing is not None:
-            values = np.where(people.missing[missing], None, values)
+            values = values.copy()
+            values[people.missing[missing]] = None
         return pl.Series(values.tolist(), dtype=pl.String)
 
-    size = pl.Series(people.company_size).scatter(np.flatnonzero(people.missing["company_size"]), None)
+    size = pl.Series(people.company_size).scatter(
+        np.flatnonzero(people.missing["company_size"]), None
+    )
     return pl.DataFrame(
         {
             "lead_id": ids,
@@ -99,7 +102,9 @@ def _campaigns(
     out[booth] = fair_name[day[booth]]
     invite = action == "trade_fair_invitation"
     if calendar.fair_days.size:
-        nxt = np.minimum(np.searchsorted(calendar.fair_days, day[invite]), calendar.fair_days.size - 1)
+        nxt = np.minimum(
+            np.searchsorted(calendar.fair_days, day[invite]), calendar.fair_days.size - 1
+        )
         out[invite] = fair_name[calendar.fair_days[nxt]]
     webinar = (action == "webinar_invitation") | (action == "webinar_attendance")
     out[webinar] = month[day[webinar]]
@@ -141,14 +146,20 @@ def _touchpoints(
     company_pos = rank[made.size + l_lead.size :]
 
     lead, day, stamp, action, by_company = (
-        lead[order], day[order], stamp[order], action[order], by_company[order]
+        lead[order],
+        day[order],
+        stamp[order],
+        action[order],
+        by_company[order],
     )
     names = action.tolist()
     channels = {**LEAD_ACTION_CHANNELS, **ACTION_CHANNELS, **dict(CREATION_ACTIONS.values())}
     channel = [channels[a] for a in names]
     offer = action == "offer_sent"
     value = np.full(lead.size, np.nan)
-    value[offer] = np.round(people.deal_value[lead[offer]] * rng.uniform(0.85, 1.15, offer.sum()), -1)
+    value[offer] = np.round(
+        people.deal_value[lead[offer]] * rng.uniform(0.85, 1.15, offer.sum()), -1
+    )
     width = max(7, len(str(lead.size)))
     frame = pl.DataFrame(
         {
@@ -168,7 +179,10 @@ def _touchpoints(
 
 
 def _outcomes(
-    rng: np.random.Generator, people: Population, journeys: Journeys, calendar: Calendar,
+    rng: np.random.Generator,
+    people: Population,
+    journeys: Journeys,
+    calendar: Calendar,
     ids: list[str],
 ) -> pl.DataFrame:
     won = np.flatnonzero(journeys.converted_day >= 0)
@@ -194,9 +208,7 @@ def _outcomes(
         }
     )
     del null_ts
-    return pl.concat([converted, gone]).sort(
-        pl.coalesce("converted_at", "lost_at"), "lead_id"
-    )
+    return pl.concat([converted, gone]).sort(pl.coalesce("converted_at", "lost_at"), "lead_id")
 
 
 def _truth(
@@ -214,7 +226,11 @@ def _truth(
         label = (conv_day >= snap.day) & (conv_day < snap.day + calendar.horizon)
         columns: dict[str, object] = {
             "lead_id": np.asarray(ids, dtype=object)[snap.lead].tolist(),
-            "as_of": _ts(calendar.timestamp_us(np.full(snap.lead.size, snap.day), np.zeros(snap.lead.size, dtype=np.int64))),
+            "as_of": _ts(
+                calendar.timestamp_us(
+                    np.full(snap.lead.size, snap.day), np.zeros(snap.lead.size, dtype=np.int64)
+                )
+            ),
             "readiness": snap.readiness,
             "stage": np.asarray(STAGES, dtype=object)[stage_of(snap.readiness)].tolist(),
             "size_band": np.asarray(SIZE_BANDS, dtype=object)[people.size_band[snap.lead]].tolist(),
@@ -245,7 +261,9 @@ def build_tables(
             "lead_id": np.asarray(ids, dtype=object)[journeys.company_lead].tolist(),
             "touchpoint": np.asarray(ACTIONS, dtype=object)[journeys.company_action].tolist(),
             "readiness": journeys.company_readiness,
-            "stage": np.asarray(STAGES, dtype=object)[stage_of(journeys.company_readiness)].tolist(),
+            "stage": np.asarray(STAGES, dtype=object)[
+                stage_of(journeys.company_readiness)
+            ].tolist(),
         }
     )
     return Tables(

@@ -19,9 +19,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from leadscore.data.simulator.calendar import Calendar
-from leadscore.data.simulator.world import ACTIONS, D, E, N_ACTIONS, R, World
+from leadscore.data.simulator.world import ACTIONS, N_ACTIONS, D, E, R, World
 
-__all__ = ["S", "Chains", "TruthTable", "state_index", "truth_values"]
+__all__ = ["Chains", "S", "TruthTable", "state_index", "truth_values"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -85,9 +85,7 @@ def _policy_rows(world: World, chains: Chains, kind: int) -> FloatArray:
     """``pi[k, s, a]``: the logging policy in every state of every chain."""
     g, c = chains.attributes[:, 0], chains.attributes[:, 2]
     pol = world.policy[g, c, kind]  # [k, e, d, a]
-    return np.broadcast_to(pol[:, None], (len(g), R, E, D, N_ACTIONS)).reshape(
-        len(g), S, N_ACTIONS
-    )
+    return np.broadcast_to(pol[:, None], (len(g), R, E, D, N_ACTIONS)).reshape(len(g), S, N_ACTIONS)
 
 
 def truth_values(

@@ -38,14 +38,14 @@ from numpy.typing import NDArray
 __all__ = [
     "ACTIONS",
     "ACTION_CHANNELS",
-    "D",
-    "E",
     "LEAD_ACTIONS",
     "LEAD_ACTION_CHANNELS",
     "N_ACTIONS",
-    "R",
     "SIZE_BANDS",
     "STAGES",
+    "D",
+    "E",
+    "R",
     "World",
     "day_type",
     "default_world",
@@ -284,11 +284,13 @@ def _drift() -> FloatArray:
 
 
 def _convert() -> FloatArray:
-    """Daily conversion hazard ``[g, f, r1]``: only from readiness 6 on, faster for small firms."""
+    """Daily conversion hazard ``[g, f, r1]``: steep in readiness, higher with fit, faster for
+    small firms (none at readiness 0)."""
     per_level = np.array([0.0, 0.00015, 0.0006, 0.0022, 0.0068, 0.015])
     fit = np.array([0.5, 1.0, 1.6])
     size = np.array([1.3, 1.0, 0.6])
-    return size[:, None, None] * fit[None, :, None] * per_level[None, None, :]
+    out: FloatArray = size[:, None, None] * fit[None, :, None] * per_level[None, None, :]
+    return out
 
 
 def default_world() -> World:
