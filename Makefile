@@ -37,7 +37,9 @@ unit: install
 test: lint typecheck layers unit
 
 bench: install
-	$(RUN) python -m benchmarks
+	$(RUN) python benchmarks/simulator.py
+	$(RUN) python benchmarks/realism.py
+	$(RUN) python benchmarks/validate_memory.py --rows 5000000
 
 clean:
 	rm -rf .tools .venv .pytest_cache .mypy_cache .ruff_cache

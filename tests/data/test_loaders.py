@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from leadscore.data import load_dataset, read_table, validate_path
 from leadscore.data.mapping import parse_mapping
+from leadscore.data.sources import masked
 from leadscore.errors import DataError, UsageError, ValidationFailed
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -180,6 +181,22 @@ def test_sqlite_missing_leads_table_and_bad_url(tmp_path: Path) -> None:
     assert [(v.table, v.rule) for v in report.violation_records()] == [("leads", "missing_table")]
     with pytest.raises(UsageError, match="not a usable SQLAlchemy URL"):
         validate_path("nosuchdriver://x/y")
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "postgresql+psycopg://bob:s3:cr@et@db:5432/crm",
+            "postgresql+psycopg://bob:***@db:5432/crm",
+        ),
+        ("postgresql+psycopg://bob@db/crm", "postgresql+psycopg://bob@db/crm"),
+        ("sqlite:///crm.db", "sqlite:///crm.db"),
+    ],
+    ids=["password", "no-password", "sqlite"],
+)
+def test_passwords_in_urls_are_masked(url: str, shown: str) -> None:
+    assert masked(url) == shown
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from leadscore.data.report import (
     table_violation,
 )
 from leadscore.data.schemas import CANONICAL_TABLES, table_spec
-from leadscore.data.sources import plan_sources
+from leadscore.data.sources import masked, plan_sources
 from leadscore.data.validation import STREAMING, Progress, TableResult, validate_table
 from leadscore.errors import UsageError, ValidationFailed
 
@@ -125,6 +125,7 @@ def _run(
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     plan = plan_sources(location, resolved, table)
+    shown = masked(str(location))
     say = progress or (lambda _: None)
     summaries: dict[str, TableSummary] = {}
     violations: list[pl.DataFrame] = []
@@ -134,7 +135,7 @@ def _run(
     with ExitStack() as stack:
         for name, source in plan.sources.items():
             reported = name in plan.report
-            say(f"{name}: opening {source.location if source else str(location)}")
+            say(f"{name}: opening {source.location if source else shown}")
             raw = (
                 None
                 if source is None
@@ -152,9 +153,9 @@ def _run(
                     say(f"{name}: collecting the used rows")
                     used[name] = guarded(raw.location, partial(_collect, result.used_rows()))
             elif reported:
-                absent = _absent(name, str(location), resolved, name in {"leads", table})
+                absent = _absent(name, shown, resolved, name in {"leads", table})
                 if absent is None:
-                    violations.append(_missing(name, str(location)))
+                    violations.append(_missing(name, shown))
                 else:
                     notices.append(absent)
                 summaries[name] = TableSummary(name, "", "row", 0, 0, 0)
@@ -208,7 +209,7 @@ def load_dataset(
     report, used = _run(location, mapping, timezone, None, csv, progress, collect_used=True)
     if strict and not report.ok:
         raise ValidationFailed(
-            f"{location}: {report.summary_line()}; run `leadscore validate {location}` "
+            f"{masked(str(location))}: {report.summary_line()}; run `leadscore validate` "
             "for the list, or load with strict=False to use only the valid rows",
             report,
         )
@@ -237,8 +238,10 @@ def read_table(
     """
     report, used = _run(location, mapping, timezone, table, csv, None, collect_used=True)
     if len(used) != 1:
-        raise UsageError(f"{location} holds several tables; name the one to read with table=")
+        raise UsageError(
+            f"{masked(str(location))} holds several tables; name the one to read with table="
+        )
     if strict and not report.ok:
-        raise ValidationFailed(f"{location}: {report.summary_line()}", report)
+        raise ValidationFailed(f"{masked(str(location))}: {report.summary_line()}", report)
     (frame,) = used.values()
     return frame

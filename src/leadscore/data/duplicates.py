@@ -22,10 +22,17 @@ import polars as pl
 
 from leadscore.data.rules import ROW, raw_name, type_flag
 
-__all__ = ["GROUP", "DuplicateResolution", "group_expr", "resolve_duplicates", "signature_expr"]
+__all__ = [
+    "GROUP",
+    "SIGNATURE",
+    "DuplicateResolution",
+    "group_expr",
+    "resolve_duplicates",
+    "signature_expr",
+]
 
 GROUP: Final = "__ls_group"
-_SIGNATURE: Final = "__ls_signature"
+SIGNATURE: Final = "__ls_signature"
 _NULL: Final = "\x00"
 _SEPARATOR: Final = "\x1f"
 
@@ -57,17 +64,17 @@ class DuplicateResolution:
     conflicts: pl.DataFrame
 
 
-def resolve_duplicates(rows: pl.DataFrame, canonical: Sequence[str]) -> DuplicateResolution:
+def resolve_duplicates(rows: pl.DataFrame) -> DuplicateResolution:
     """Decide exact vs conflicting for ``rows``: every row of the duplicated groups, with
-    ``ROW``, ``GROUP`` and the columns :func:`signature_expr` reads."""
+    ``ROW``, ``GROUP`` and ``SIGNATURE`` (:func:`signature_expr`)."""
     if rows.height == 0:
         return DuplicateResolution(
             pl.DataFrame(schema={ROW: pl.Int64, "first": pl.Int64}),
             pl.DataFrame(schema={ROW: pl.Int64, GROUP: pl.String, "n": pl.UInt32}),
         )
-    marked = rows.with_columns(signature_expr(canonical).alias(_SIGNATURE)).with_columns(
+    marked = rows.with_columns(
         pl.col(ROW).cast(pl.Int64),
-        pl.col(_SIGNATURE).n_unique().over(GROUP).alias("variants"),
+        pl.col(SIGNATURE).n_unique().over(GROUP).alias("variants"),
         pl.len().over(GROUP).alias("n"),
         pl.col(ROW).cast(pl.Int64).min().over(GROUP).alias("first"),
     )

@@ -201,7 +201,8 @@ def open_table(
         from leadscore.data.sql import read_sql_parts, scan_parts  # SQLAlchemy only if needed
 
         folder = Path(stack.enter_context(TemporaryDirectory(prefix="leadscore-sql-")))
-        if not read_sql_parts(source.location, source.sql_table, source.sql_query, folder):
+        url = source.url or source.location
+        if not read_sql_parts(url, source.sql_table, source.sql_query, folder):
             return None
         frame = scan_parts(folder)
     frame, rename_notices = _rename(frame, table, source.location, mapping)

@@ -81,7 +81,8 @@ class Notice:
 
 @dataclass(frozen=True)
 class TableSummary:
-    """Row counts of one table; ``rows_used + rows_rejected == rows_read`` always holds."""
+    """Row counts of one table; ``rows_used + rows_rejected == rows_read`` always holds.
+    ``source`` is empty for a table that was not found."""
 
     table: str
     source: str
@@ -96,7 +97,7 @@ class TableSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "source": self.source,
+            "source": self.source or None,
             "rows_read": self.rows_read,
             "rows_used": self.rows_used,
             "rows_rejected": self.rows_rejected,

@@ -92,27 +92,44 @@ _LEADS = TableSpec(
         ColumnSpec("lead_id", pl.String(), unique=True, description="unique id of the lead"),
         ColumnSpec("created_at", TIMESTAMP, description="when the lead entered the CRM (UTC)"),
         ColumnSpec("source", pl.String(), checks=(_identifier("source"),)),
-        ColumnSpec("industry", pl.String(), nullable=True, checks=(_identifier("industry"),)),
+        ColumnSpec(
+            "industry",
+            pl.String(),
+            required=False,
+            nullable=True,
+            checks=(_identifier("industry"),),
+        ),
         ColumnSpec(
             "company_size",
             pl.Int64(),
+            required=False,
             nullable=True,
             checks=(pa.Check.ge(1, error="company_size counts employees, at least 1"),),
         ),
         ColumnSpec(
             "country",
             pl.String(),
+            required=False,
             nullable=True,
             checks=(pa.Check.isin(sorted(ISO_COUNTRIES), error="ISO 3166 alpha-2 code"),),
         ),
-        ColumnSpec("job_level", pl.String(), nullable=True, checks=(_identifier("job_level"),)),
+        ColumnSpec(
+            "job_level",
+            pl.String(),
+            required=False,
+            nullable=True,
+            checks=(_identifier("job_level"),),
+        ),
         ColumnSpec(
             "deal_value",
             pl.Float64(),
+            required=False,
             nullable=True,
             checks=(pa.Check.ge(0, error="deal_value is at least 0"),),
         ),
-        ColumnSpec("owner", pl.String(), nullable=True, description="the sales rep"),
+        ColumnSpec(
+            "owner", pl.String(), required=False, nullable=True, description="the sales rep"
+        ),
     ),
 )
 

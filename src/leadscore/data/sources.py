@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
@@ -28,6 +29,7 @@ __all__ = [
     "TableSource",
     "check_table_name",
     "is_url",
+    "masked",
     "plan_sources",
 ]
 
@@ -35,16 +37,19 @@ SourceKind = Literal["csv", "parquet", "sql"]
 CSV_SUFFIXES: Final = (".csv", ".tsv", ".txt")
 PARQUET_SUFFIXES: Final = (".parquet", ".pq")
 TABLE_ORDER: Final = tuple(CANONICAL_TABLES)
+_PASSWORD: Final = re.compile(r"(://[^:/@]*:)[^/]*@")
 
 
 @dataclass(frozen=True)
 class TableSource:
-    """Where one canonical table is read from."""
+    """Where one canonical table is read from. ``location`` is for messages (a URL's password
+    is masked there); ``path`` or ``url`` is what is read."""
 
     table: str
     kind: SourceKind
     location: str
     path: Path | None = None
+    url: str | None = None
     sql_table: str | None = None
     sql_query: str | None = None
 
@@ -65,6 +70,11 @@ class SourcePlan:
 def is_url(location: str) -> bool:
     """True when ``location`` looks like a SQLAlchemy URL rather than a path."""
     return "://" in location
+
+
+def masked(url: str) -> str:
+    """``url`` with its password, if any, replaced by ``***``."""
+    return _PASSWORD.sub(r"\1***@", url)
 
 
 def check_table_name(table: str) -> str:
@@ -147,7 +157,8 @@ def plan_sources(
                 sources[name] = TableSource(
                     name,
                     "sql",
-                    text,
+                    masked(text),
+                    url=text,
                     sql_table=block.table or (None if block.query else name),
                     sql_query=block.query,
                 )

@@ -1,11 +1,13 @@
 """Validating one table, streaming, materialising only what is to be reported.
 
-Three lazy passes over the table run on the polars streaming engine:
+The table is read lazily, in passes on the polars streaming engine:
 
-1. count the rows and find the duplicated keys (for outcomes also the leads converted on one
-   row and lost on another, :mod:`.references`);
-2. cast and flag every rule (:mod:`.rules`, :mod:`.references`) and collect only the rows that
-   break something or share a duplicated key (:mod:`.duplicates` decides exact or conflicting);
+1. count the rows; find the duplicated keys (for outcomes also the leads converted on one row
+   and lost on another, :mod:`.references`);
+2. cast and flag every rule (:mod:`.rules`, :mod:`.references`) and stream only the rows that
+   break something or share a duplicated key into a temporary Parquet file, with the few
+   columns reports need; :mod:`.duplicates` then decides exact or conflicting, and the
+   violations are built from that file, one rule at a time;
 3. only for CSV files with something to report, and only when the file has line breaks inside
    quoted fields: find those rows, to turn row positions into line numbers.
 """
@@ -14,11 +16,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from tempfile import TemporaryDirectory
 from typing import Final
 
 import polars as pl
 
-from leadscore.data.duplicates import GROUP, DuplicateResolution, group_expr, resolve_duplicates
+from leadscore.data.duplicates import (
+    GROUP,
+    SIGNATURE,
+    DuplicateResolution,
+    group_expr,
+    resolve_duplicates,
+    signature_expr,
+)
 from leadscore.data.loaders import RawTable, guarded, row_numbers
 from leadscore.data.references import (
     LeadReferences,
@@ -34,7 +45,6 @@ from leadscore.data.rules import (
     CheckedFrame,
     RuleFlag,
     check_rows,
-    raw_name,
 )
 from leadscore.data.schemas import table_spec
 
@@ -43,6 +53,7 @@ __all__ = ["STREAMING", "Progress", "TableResult", "validate_table"]
 Progress = Callable[[str], None]
 STREAMING: Final = "streaming"
 _DUP: Final = "__ls_duplicate"
+_IN_MEMORY_HITS: Final = 100_000  # fewer broken rows than this are handled in memory
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,24 +85,56 @@ class TableResult:
         return frame.select(*columns, *self.checked.extras)
 
 
-def _materialise(table: str, hits: pl.DataFrame, flags: list[RuleFlag]) -> pl.DataFrame:
-    """One violation per broken flag of each row; an empty row only reports that."""
+def _collect_hits(
+    frame: pl.LazyFrame, flags: list[RuleFlag], signature: pl.Expr, target: Path, location: str
+) -> pl.LazyFrame:
+    """Stream the rows that break a rule or share a duplicated key to the Parquet file
+    ``target``, with only the columns the reports need, and scan it back lazily. Spilling to
+    disk keeps memory flat even when every row of a large file is broken."""
+    names = [flag.flag for flag in flags]
+    needed = [n for f in flags for e in (f.value, f.message) for n in e.meta.root_names()]
+    present = set(frame.collect_schema().names())
+    extra = [EMPTY_ROW_FLAG] if EMPTY_ROW_FLAG in present else []
+    columns = [c for c in dict.fromkeys([*names, *needed, *extra]) if c not in {ROW, GROUP, _DUP}]
+    query = frame.filter(pl.any_horizontal(*names, _DUP)).select(
+        pl.col(ROW).cast(pl.Int64),
+        pl.col(_DUP),
+        pl.col(GROUP).cast(pl.String),
+        pl.when(pl.col(_DUP)).then(signature).alias(SIGNATURE),
+        *columns,
+    )
+    guarded(location, lambda: query.sink_parquet(target, engine=STREAMING))
+    hits = pl.scan_parquet(target)
+    if hits.select(pl.len()).collect().item() <= _IN_MEMORY_HITS:
+        return hits.collect().lazy()
+    return hits
+
+
+def _materialise(
+    table: str, hits: pl.LazyFrame, flags: list[RuleFlag], skip: pl.Series
+) -> pl.DataFrame:
+    """One violation per broken flag of each hit row, leaving out the rows in ``skip``; an
+    empty row only reports that it is empty. Messages are built for broken rows only."""
+    has_empty = EMPTY_ROW_FLAG in hits.collect_schema().names()
+    keep = ~pl.col(ROW).is_in(skip.implode())
     parts = []
     for flag in flags:
-        keep = pl.col(flag.flag)
-        if flag.rule != EMPTY_ROW and EMPTY_ROW_FLAG in hits.columns:
-            keep = keep & ~pl.col(EMPTY_ROW_FLAG)
+        broken = pl.col(flag.flag) & keep
+        if flag.rule != EMPTY_ROW and has_empty:
+            broken = broken & ~pl.col(EMPTY_ROW_FLAG)
         parts.append(
-            hits.filter(keep).select(
+            hits.filter(broken).select(
                 pl.lit(table).alias("table"),
-                pl.col(ROW).cast(pl.Int64).alias("row"),
+                pl.col(ROW).alias("row"),
                 pl.lit(flag.column, dtype=pl.String).alias("column"),
                 pl.lit(flag.rule).alias("rule"),
                 flag.value.cast(pl.String).alias("value"),
                 flag.message.cast(pl.String).alias("message"),
             )
         )
-    return pl.concat(parts) if parts else empty_violations()
+    if not parts:
+        return empty_violations()
+    return pl.concat(parts).collect()
 
 
 def _conflicts(table: str, key: str, resolution: DuplicateResolution) -> pl.DataFrame:
@@ -129,18 +172,25 @@ def _number(
     positions = positions.unique().sort()
     if positions.len() == 0:
         return violations, []
-    numbers = dict(
-        zip(positions.to_list(), row_numbers(raw, positions, rows_read).to_list(), strict=True)
+    numbers = pl.DataFrame({"row": positions, "number": row_numbers(raw, positions, rows_read)})
+    numbered = (
+        violations.join(numbers, on="row", how="left", maintain_order="left")
+        .with_columns(pl.col("number").alias("row"))
+        .drop("number")
     )
-    numbered = violations.with_columns(pl.col("row").replace_strict(numbers, return_dtype=pl.Int64))
+    first = (
+        deduplicated.join(numbers, left_on="first", right_on="row")
+        .join(numbers, left_on=ROW, right_on="row", suffix="_self")
+        .sort(ROW)
+    )
     notices = [
         Notice(
             raw.table,
             "deduplicated",
-            f"exact duplicate of {raw.row_kind} {numbers[first]}; the first one is used",
-            row=numbers[position],
+            f"exact duplicate of {raw.row_kind} {of}; the first one is used",
+            row=line,
         )
-        for position, first in deduplicated.iter_rows()
+        for of, line in first.select("number", "number_self").iter_rows()
     ]
     return numbered, notices
 
@@ -196,18 +246,13 @@ def validate_table(
         flags.append(flag)
 
     say(f"{table}: checking {rows_read:,} rows")
-    names = [flag.flag for flag in flags]
-    wanted = [ROW, GROUP, _DUP, *names, *checked.canonical]
-    wanted += [raw_name(name) for name in checked.canonical]
-    wanted += [n for f in flags for e in (f.value, f.message) for n in e.meta.root_names()]
-    query = frame.filter(pl.any_horizontal(*names, _DUP)).select(list(dict.fromkeys(wanted)))
-    hits = guarded(location, lambda: query.collect(engine=STREAMING))
-    hits = hits.with_columns(pl.col(ROW).cast(pl.Int64))
-
-    resolution = resolve_duplicates(hits.filter(pl.col(_DUP)), checked.canonical)
-    deduplicated = resolution.deduplicated
-    hits = hits.filter(~pl.col(ROW).is_in(deduplicated[ROW].implode()))
-    violations = _materialise(table, hits, flags)
+    signature = signature_expr(checked.canonical) if dedupe else pl.lit(None, dtype=pl.String)
+    with TemporaryDirectory(prefix="leadscore-hits-") as folder:
+        hits = _collect_hits(frame, flags, signature, Path(folder) / "hits.parquet", location)
+        members = hits.filter(pl.col(_DUP)).select(ROW, GROUP, SIGNATURE).collect()
+        resolution = resolve_duplicates(members)
+        deduplicated = resolution.deduplicated
+        violations = _materialise(table, hits, flags, deduplicated[ROW])
     if key is not None and resolution.conflicts.height:
         violations = pl.concat([violations, _conflicts(table, key, resolution)])
     rejected = pl.concat([violations["row"], deduplicated[ROW]]).unique().sort()
