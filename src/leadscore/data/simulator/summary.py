@@ -32,12 +32,11 @@ def best_single_signal(tables: Tables) -> dict[str, Any]:
     if y.all() or not y.any():
         return best
     lead_codes = pl.concat([truth["lead_id"], events["lead_id"]]).unique().sort()
-    index = {v: i for i, v in enumerate(lead_codes.to_list())}
-    snap_lead = np.array([index[v] for v in truth["lead_id"].to_list()], dtype=np.int64)
+    snap_lead = lead_codes.search_sorted(truth["lead_id"]).to_numpy().astype(np.int64)
     snap_t = truth["as_of"].dt.epoch("s").to_numpy()
     for action in LEAD_ACTIONS:
         sub = events.filter(pl.col("action") == action)
-        lead = np.array([index[v] for v in sub["lead_id"].to_list()], dtype=np.int64)
+        lead = lead_codes.search_sorted(sub["lead_id"]).to_numpy().astype(np.int64)
         t = sub["timestamp"].dt.epoch("s").to_numpy()
         span = int(max(t.max(initial=0), snap_t.max()) + 10**9)
         keys = lead * span + t

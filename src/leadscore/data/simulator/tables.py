@@ -190,7 +190,6 @@ def _outcomes(
     sec_won = rng.integers(18 * 3600, 24 * 3600, size=won.size)
     sec_lost = rng.integers(18 * 3600, 24 * 3600, size=lost.size)
     revenue = np.round(people.deal_value[won] * rng.lognormal(0.0, 0.15, won.size), -1)
-    null_ts = pl.Series([None] * 0, dtype=TIMESTAMP)
     converted = pl.DataFrame(
         {
             "lead_id": np.asarray(ids, dtype=object)[won].tolist(),
@@ -207,7 +206,6 @@ def _outcomes(
             "revenue": pl.Series([None] * lost.size, dtype=pl.Float64),
         }
     )
-    del null_ts
     return pl.concat([converted, gone]).sort(pl.coalesce("converted_at", "lost_at"), "lead_id")
 
 
