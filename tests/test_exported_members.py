@@ -6,7 +6,13 @@ import importlib
 
 import pytest
 
-PACKAGES = ["leadscore", "leadscore.data", "leadscore.data.simulator", "leadscore.errors"]
+PACKAGES = [
+    "leadscore",
+    "leadscore.data",
+    "leadscore.data.simulator",
+    "leadscore.errors",
+    "leadscore.features",
+]
 
 
 def _isort_key(name: str) -> tuple[int, str]:

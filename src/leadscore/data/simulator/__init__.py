@@ -5,7 +5,7 @@ See :mod:`leadscore.data.simulator.world` for the process and its logging policy
 """
 
 from leadscore.data.simulator.config import SimulationConfig
-from leadscore.data.simulator.output import Format, write_tables
+from leadscore.data.simulator.output import Format, read_truth, write_tables
 from leadscore.data.simulator.run import simulate, write_simulation
 from leadscore.data.simulator.summary import summarize
 from leadscore.data.simulator.tables import Tables
@@ -19,6 +19,7 @@ __all__ = [
     "Tables",
     "World",
     "default_world",
+    "read_truth",
     "simulate",
     "summarize",
     "write_simulation",

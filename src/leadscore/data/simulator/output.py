@@ -11,7 +11,7 @@ import polars as pl
 from leadscore.data.simulator.tables import Tables
 from leadscore.data.simulator.world import ACTION_CHANNELS
 
-__all__ = ["Format", "write_tables"]
+__all__ = ["Format", "read_truth", "write_tables"]
 
 Format = Literal["csv", "parquet"]
 
@@ -58,3 +58,22 @@ def write_tables(
     manifest_path.write_text(json.dumps(manifest, indent=2, default=str) + "\n")
     written["truth/manifest"] = manifest_path
     return written
+
+
+def read_truth(location: str | Path) -> pl.DataFrame | None:
+    """The truth snapshots of a simulated folder, or ``None`` when it has no ``truth/``.
+
+    ``as_of`` is read as UTC; everything else as written by :func:`write_tables`.
+    """
+    folder = Path(location) / "truth"
+    for fmt in ("parquet", "csv"):
+        path = folder / f"snapshots.{fmt}"
+        if path.is_file():
+            frame = pl.read_parquet(path) if fmt == "parquet" else pl.read_csv(path)
+            return frame.with_columns(
+                pl.col("lead_id").cast(pl.String),
+                pl.col("as_of").cast(pl.String).str.to_datetime(time_zone="UTC", time_unit="us")
+                if frame["as_of"].dtype == pl.String
+                else pl.col("as_of").cast(pl.Datetime("us", "UTC")),
+            )
+    return None
