@@ -12,6 +12,7 @@ PACKAGES = [
     "leadscore.data.simulator",
     "leadscore.errors",
     "leadscore.features",
+    "leadscore.training",
 ]
 
 
