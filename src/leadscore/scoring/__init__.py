@@ -1,0 +1,6 @@
+"""Scoring open leads with a trained propensity model: probability, grade, trend, reasons."""
+
+from leadscore.scoring.reasons import Reason, explain
+from leadscore.scoring.score import grade_of, score_leads, score_snapshots
+
+__all__ = ["Reason", "explain", "grade_of", "score_leads", "score_snapshots"]

@@ -1,0 +1,134 @@
+"""The pipeline configuration: one typed object per ``pipelines/*.yaml`` file.
+
+The defaults of :class:`PipelineConfig` are the shipped ``pipelines/propensity.yaml`` (a test
+keeps the two equal), so the library also runs without the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from leadscore.errors import ConfigError
+from leadscore.features import FeatureSpec
+
+__all__ = [
+    "DEFAULT_LIGHTGBM",
+    "ModelConfig",
+    "PipelineConfig",
+    "ScoringConfig",
+    "SnapshotConfig",
+    "SplitConfig",
+    "load_pipeline",
+]
+
+Share = Annotated[float, Field(gt=0, lt=1)]
+Days = Annotated[int, Field(gt=0, le=3650)]
+
+DEFAULT_LIGHTGBM: dict[str, Any] = {
+    "learning_rate": 0.03,
+    "num_leaves": 31,
+    "min_child_samples": 100,
+    "feature_fraction": 0.8,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "lambda_l2": 1.0,
+    "max_bin": 255,
+    "cat_smooth": 10,
+    "min_data_per_group": 50,
+}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SnapshotConfig(_Section):
+    """Training snapshots: one per open lead every ``cadence_days``."""
+
+    cadence_days: Days = 7
+
+
+class SplitConfig(_Section):
+    """Temporal split of the labelled snapshots by ``as_of``.
+
+    The latest ``test_share`` of the snapshot dates is the test set. The
+    ``validation_days`` before it (default: one horizon) are the validation set, used for
+    early stopping and calibration; they also make the gap between the end of the training
+    labels and the first test snapshot. Earlier dates are the training set.
+    """
+
+    test_share: Share = 0.25
+    validation_days: Days | None = None
+    seed: int = 0
+
+
+class ModelConfig(_Section):
+    """LightGBM parameters, early stopping and the calibration method."""
+
+    lightgbm: dict[str, Any] = Field(default_factory=lambda: dict(DEFAULT_LIGHTGBM))
+    max_rounds: Annotated[int, Field(gt=0)] = 3000
+    early_stopping_rounds: Annotated[int, Field(gt=0)] = 100
+    calibration: Literal["isotonic", "sigmoid"] = "isotonic"
+    min_category_count: Annotated[int, Field(ge=1)] = 20
+
+
+class ScoringConfig(_Section):
+    """Score, grade, trend and reasons of a scored lead.
+
+    ``grades`` maps a grade to the lowest probability that earns it, best first; a lead below
+    every threshold gets the last grade of ``fallback_grade``.
+    """
+
+    grades: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=lambda: {"A": 0.40, "B": 0.20, "C": 0.08}
+    )
+    fallback_grade: str = "D"
+    trend_days: Days = 7
+    reasons: Annotated[int, Field(ge=0, le=10)] = 3
+
+    @model_validator(mode="after")
+    def _check(self) -> ScoringConfig:
+        values = list(self.grades.values())
+        if values != sorted(values, reverse=True):
+            raise ValueError("grades must be listed best first with falling thresholds")
+        return self
+
+
+class PipelineConfig(_Section):
+    """One pipeline: what to predict, from which snapshots, with which features and model."""
+
+    name: str = "propensity"
+    kind: Literal["propensity", "next-touchpoint"] = "propensity"
+    horizon_days: Days = 90
+    snapshots: SnapshotConfig = SnapshotConfig()
+    split: SplitConfig = SplitConfig()
+    features: FeatureSpec = FeatureSpec()
+    model: ModelConfig = ModelConfig()
+    scoring: ScoringConfig = ScoringConfig()
+
+
+def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
+    """Read a pipeline file; ``None`` gives the built-in defaults."""
+    if path is None:
+        return PipelineConfig()
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"Pipeline file {path} does not exist.") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"Pipeline file {path} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"Pipeline file {path} must hold a mapping of settings.")
+    try:
+        return PipelineConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"Pipeline file {path} is invalid: {problems}") from exc

@@ -1,0 +1,70 @@
+"""From the feature frame to the numeric matrix both models read.
+
+Numeric features pass through as float64 (missing stays NaN). A categorical feature becomes
+the integer code of its value in a vocabulary learned at fit time; rare and unseen values
+share the code of ``other`` and a missing value stays NaN. LightGBM treats these codes as
+categories natively; the baseline one-hot encodes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import polars as pl
+from numpy.typing import NDArray
+
+__all__ = ["FeatureEncoder"]
+
+OTHER = "(other)"
+
+
+class FeatureEncoder:
+    """Learns category vocabularies; turns a feature frame into a float64 matrix."""
+
+    def __init__(self, *, min_category_count: int = 20) -> None:
+        self.min_category_count = min_category_count
+
+    def fit(
+        self, frame: pl.DataFrame, names: Sequence[str], categorical: Sequence[str]
+    ) -> FeatureEncoder:
+        """Remember the column order and each categorical column's frequent values."""
+        self.names_ = tuple(names)
+        self.categorical_ = tuple(c for c in names if c in set(categorical))
+        self.vocabularies_: dict[str, tuple[str, ...]] = {}
+        for column in self.categorical_:
+            counts = frame[column].drop_nulls().value_counts(sort=True)
+            frequent = counts.filter(pl.col("count") >= self.min_category_count)[column]
+            self.vocabularies_[column] = (*sorted(frequent.to_list()), OTHER)
+        return self
+
+    @property
+    def categorical_indices(self) -> list[int]:
+        """Positions of the categorical columns in the matrix."""
+        return [self.names_.index(c) for c in self.categorical_]
+
+    def transform(self, frame: pl.DataFrame) -> NDArray[np.float64]:
+        """The float64 matrix of ``frame``'s feature columns in fitted order."""
+        exprs: list[pl.Expr] = []
+        for name in self.names_:
+            if name in self.vocabularies_:
+                vocabulary = self.vocabularies_[name]
+                codes = pl.col(name).replace_strict(
+                    vocabulary[:-1],
+                    list(range(len(vocabulary) - 1)),
+                    default=len(vocabulary) - 1,
+                    return_dtype=pl.Float64,
+                )
+                exprs.append(
+                    pl.when(pl.col(name).is_null()).then(None).otherwise(codes).alias(name)
+                )
+            else:
+                exprs.append(pl.col(name).cast(pl.Float64))
+        matrix = frame.select(exprs).to_numpy()
+        return np.asarray(matrix, dtype=np.float64)
+
+    def decode(self, name: str, code: float) -> str | None:
+        """The category behind a code (for reasons)."""
+        if np.isnan(code):
+            return None
+        return self.vocabularies_[name][int(code)]

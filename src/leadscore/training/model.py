@@ -1,0 +1,167 @@
+"""The propensity model: LightGBM with early stopping, calibrated on a later fold.
+
+Follows the scikit-learn estimator contract: ``__init__`` stores parameters, ``fit`` learns
+and returns ``self``, learned state ends in ``_``. The fitted object carries its resolved
+feature spec, so scoring rebuilds exactly the training features, and the format and library
+versions it was saved with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import lightgbm as lgb
+import numpy as np
+import polars as pl
+from numpy.typing import NDArray
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+
+from leadscore.errors import UsageError
+from leadscore.features import FeatureInfo, FeatureSpec
+from leadscore.training.encoding import FeatureEncoder
+
+__all__ = ["FORMAT_VERSION", "PropensityModel"]
+
+FORMAT_VERSION = 1
+
+
+def _margin_to_probability(margin: NDArray[np.float64]) -> NDArray[np.float64]:
+    return np.asarray(1.0 / (1.0 + np.exp(-margin)), dtype=np.float64)
+
+
+class PropensityModel:
+    """Calibrated probability that an open lead converts within the horizon."""
+
+    def __init__(
+        self,
+        *,
+        params: dict[str, Any] | None = None,
+        max_rounds: int = 3000,
+        early_stopping_rounds: int = 100,
+        calibration: Literal["isotonic", "sigmoid"] = "isotonic",
+        min_category_count: int = 20,
+        seed: int = 0,
+    ) -> None:
+        self.params = params
+        self.max_rounds = max_rounds
+        self.early_stopping_rounds = early_stopping_rounds
+        self.calibration = calibration
+        self.min_category_count = min_category_count
+        self.seed = seed
+
+    def fit(
+        self,
+        features: pl.DataFrame,
+        labels: NDArray[np.int8],
+        *,
+        validation: tuple[pl.DataFrame, NDArray[np.int8]],
+        spec: FeatureSpec | None = None,
+        infos: Sequence[FeatureInfo] | None = None,
+    ) -> PropensityModel:
+        """Train on ``features``; stop early and calibrate on the later ``validation`` fold.
+
+        The columns are those of ``spec`` (event path: scoring rebuilds them with the feature
+        builder) or, for a flat lead table, the given ``infos``.
+        """
+        from leadscore import __version__
+
+        if (spec is None) == (infos is None):
+            raise UsageError("PropensityModel.fit needs either spec or infos, not both.")
+        self.spec_ = spec
+        self.infos_ = tuple(spec.features() if spec is not None else infos or ())
+        names = [info.name for info in self.infos_]
+        categorical = [info.name for info in self.infos_ if info.kind == "categorical"]
+        self.encoder_ = FeatureEncoder(min_category_count=self.min_category_count).fit(
+            features, names, categorical
+        )
+        x_train = self.encoder_.transform(features)
+        x_valid = self.encoder_.transform(validation[0])
+        params = {
+            "objective": "binary",
+            "verbosity": -1,
+            "seed": self.seed,
+            "num_threads": 0,
+            **(self.params or {}),
+        }
+        train_set = lgb.Dataset(
+            x_train,
+            label=labels,
+            feature_name=names,
+            categorical_feature=self.encoder_.categorical_indices,
+            free_raw_data=True,
+        )
+        valid_set = lgb.Dataset(x_valid, label=validation[1], reference=train_set)
+        self.booster_ = lgb.train(
+            params,
+            train_set,
+            num_boost_round=self.max_rounds,
+            valid_sets=[valid_set],
+            valid_names=["validation"],
+            callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
+        )
+        self.best_iteration_ = int(
+            self.booster_.best_iteration or self.booster_.current_iteration()
+        )
+        margin = self._margin(x_valid)
+        self.calibrator_: IsotonicRegression | LogisticRegression
+        if self.calibration == "isotonic":
+            self.calibrator_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
+            self.calibrator_.fit(margin, validation[1])
+        else:
+            self.calibrator_ = LogisticRegression(C=1e6).fit(margin.reshape(-1, 1), validation[1])
+        self.format_version_ = FORMAT_VERSION
+        self.library_version_ = __version__
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "booster_"):
+            raise UsageError("This PropensityModel is not fitted yet; call fit() first.")
+
+    def _margin(self, matrix: NDArray[np.float64]) -> NDArray[np.float64]:
+        raw = self.booster_.predict(matrix, num_iteration=self.best_iteration_, raw_score=True)
+        return np.asarray(raw, dtype=np.float64)
+
+    def transform(self, features: pl.DataFrame) -> NDArray[np.float64]:
+        """The numeric matrix the booster reads (encoded categoricals)."""
+        self._check_fitted()
+        return self.encoder_.transform(features)
+
+    def predict_proba_matrix(self, matrix: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Calibrated probabilities from an already encoded matrix."""
+        self._check_fitted()
+        margin = self._margin(matrix)
+        if isinstance(self.calibrator_, IsotonicRegression):
+            out = self.calibrator_.predict(margin)
+        else:
+            out = self.calibrator_.predict_proba(margin.reshape(-1, 1))[:, 1]
+        return np.clip(np.asarray(out, dtype=np.float64), 0.0, 1.0)
+
+    def predict_proba(self, features: pl.DataFrame) -> NDArray[np.float64]:
+        """Calibrated probability of each row of the feature frame."""
+        return self.predict_proba_matrix(self.transform(features))
+
+    def predict_uncalibrated(self, features: pl.DataFrame) -> NDArray[np.float64]:
+        """LightGBM's own probability, before calibration."""
+        return _margin_to_probability(self._margin(self.transform(features)))
+
+    def contributions(self, matrix: NDArray[np.float64]) -> NDArray[np.float64]:
+        """SHAP contributions to the margin (``pred_contrib``): one column per feature + bias."""
+        self._check_fitted()
+        raw = self.booster_.predict(matrix, num_iteration=self.best_iteration_, pred_contrib=True)
+        return np.asarray(raw, dtype=np.float64)
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """Feature columns in matrix order."""
+        self._check_fitted()
+        return self.encoder_.names_
+
+    def feature_importance(self) -> dict[str, float]:
+        """Total gain of each feature."""
+        self._check_fitted()
+        gains = self.booster_.feature_importance(
+            importance_type="gain", iteration=self.best_iteration_
+        )
+        return dict(zip(self.encoder_.names_, (float(g) for g in gains), strict=True))

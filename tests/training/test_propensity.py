@@ -1,0 +1,97 @@
+"""Training the propensity model end to end on a small simulated CRM."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from leadscore.data.schemas import TIMESTAMP
+from leadscore.data.simulator import Tables
+from leadscore.errors import ConfigError, DataError, UsageError
+from leadscore.training.config import ModelConfig, PipelineConfig, load_pipeline
+from leadscore.training.model import PropensityModel
+from leadscore.training.propensity import TrainedPropensity
+from leadscore.training.split import temporal_split
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_shipped_pipeline_file_is_the_builtin_default() -> None:
+    assert load_pipeline(REPO / "pipelines" / "propensity.yaml") == PipelineConfig()
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("horizon_days: -3", r"horizon_days: Input should be greater than 0"),
+        ("model: {calibration: magic}", r"model.calibration: Input should be 'isotonic'"),
+        ("features: {windows_days: [7, 7]}", r"must not repeat a window"),
+        ("scoring: {grades: {A: 0.1, B: 0.5}}", r"falling thresholds"),
+        ("surprise: 1", r"surprise: Extra inputs are not permitted"),
+        ("- a list", r"must hold a mapping"),
+    ],
+    ids=["negative-horizon", "calibration", "windows", "grades", "unknown-key", "not-a-mapping"],
+)
+def test_a_bad_pipeline_file_says_where(tmp_path: Path, text: str, match: str) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=match):
+        load_pipeline(path)
+
+
+def test_the_temporal_split_keeps_a_horizon_between_train_and_test(
+    trained: TrainedPropensity,
+) -> None:
+    split = trained.split
+    frame = trained.test_features
+    assert frame["as_of"].min() >= split.test_start  # type: ignore[union-attr]
+    gap = timedelta(days=trained.config.split.validation_days or 0)
+    assert split.test_start - split.validation_start == gap  # type: ignore[union-attr]
+    sizes = split.to_dict()
+    assert sizes["train_rows"] > 0 and sizes["validation_rows"] > 0  # type: ignore[operator]
+
+
+def test_a_split_with_too_few_dates_is_refused() -> None:
+    dates = pl.Series("as_of", [datetime(2025, 1, 1, tzinfo=UTC)] * 5, dtype=TIMESTAMP)
+    with pytest.raises(DataError, match="at least 3 snapshot dates"):
+        temporal_split(dates, test_share=0.2, validation_days=90)
+
+
+def test_training_beats_chance_and_reports_every_metric(trained: TrainedPropensity) -> None:
+    out = trained.assessment.to_dict()
+    keys = {"roc_auc", "pr_auc", "log_loss", "brier", "ece", "lift_at_10"}
+    assert set(out["metrics"]) == keys and set(out["baseline"]) == keys
+    assert out["metrics"]["roc_auc"] > 0.7
+    assert set(out["oracle"]) == {"roc_auc", "brier", "prob_mae", "coverage"}
+    assert out["oracle"]["coverage"] == 1.0
+    assert out["readiness"]["level"] in {"ready", "usable", "not ready"}
+    assert trained.leakage.suspects == ()
+
+
+def test_the_calibrated_probabilities_are_probabilities(trained: TrainedPropensity) -> None:
+    p = trained.test["probability"].to_numpy()
+    assert np.all((p >= 0) & (p <= 1))
+    # Calibrated on a later fold: the mean is close to the observed rate on the test fold.
+    assert abs(p.mean() - trained.test["label"].mean()) < 0.05  # type: ignore[operator]
+
+
+def test_an_unfitted_model_says_so(small_run: Tables) -> None:
+    with pytest.raises(UsageError, match="not fitted yet"):
+        PropensityModel().predict_proba(small_run.leads)
+
+
+def test_the_model_knows_its_features_and_versions(trained: TrainedPropensity) -> None:
+    model = trained.model
+    assert model.spec_ is not None
+    assert model.feature_names == model.spec_.feature_names()
+    assert model.format_version_ == 1
+    importance = model.feature_importance()
+    assert set(importance) == set(model.feature_names) and sum(importance.values()) > 0
+
+
+def test_fast_config_is_small() -> None:
+    assert ModelConfig(max_rounds=60).max_rounds == 60
