@@ -14,6 +14,7 @@ from leadscore.features import FeatureSpec, build_features
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 SPEC = FeatureSpec(
+    windows_days=(7, 30, 90),
     actions=("page_view", "pricing_page_view", "call"),
     channels=("web", "phone", "trade_fair"),
     families={"web": ("page_view",), "pricing": ("pricing_page_view",), "sales": ("call",)},

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from leadscore import __version__
-from leadscore.cli import demo, generate, validate
+from leadscore.cli import demo, evaluate, generate, promote, rank, score, train, validate
 
 app = typer.Typer(
     name="leadscore",
@@ -39,3 +39,8 @@ def main(
 app.command("demo")(demo.command)
 app.command("generate")(generate.command)
 app.command("validate")(validate.command)
+app.command("train")(train.command)
+app.command("evaluate")(evaluate.command)
+app.command("promote")(promote.command)
+app.command("score")(score.command)
+app.command("rank")(rank.command)

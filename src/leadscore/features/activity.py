@@ -20,9 +20,17 @@ import polars as pl
 
 from leadscore.features.spec import FeatureSpec
 
-__all__ = ["activity_features"]
+__all__ = ["activity_features", "days_between"]
 
 _DAY_US = 86_400_000_000
+#: Multiplying by the reciprocal (never dividing) gives the same bits for one row and many:
+#: polars divides a column by a scalar as a multiplication by its reciprocal.
+_PER_DAY_US = 1.0 / _DAY_US
+
+
+def days_between(start: pl.Expr, end: pl.Expr) -> pl.Expr:
+    """Days from ``start`` to ``end`` as a float (null when either is null)."""
+    return (end - start).dt.total_microseconds().cast(pl.Float64) * _PER_DAY_US
 
 
 def _indicators(spec: FeatureSpec) -> dict[str, pl.Expr]:
@@ -72,60 +80,55 @@ def _running(events: pl.LazyFrame, spec: FeatureSpec) -> pl.LazyFrame:
 
 
 def activity_features(
-    touchpoints: pl.LazyFrame, snapshots: pl.DataFrame, spec: FeatureSpec
-) -> pl.DataFrame:
-    """Touchpoint features for each row of ``snapshots`` (``lead_id``, ``as_of``), in its order.
+    touchpoints: pl.LazyFrame, snapshots: pl.LazyFrame, spec: FeatureSpec
+) -> pl.LazyFrame:
+    """Touchpoint features of each row of ``snapshots`` (``lead_id``, ``as_of``, ``_row``).
 
-    ``touchpoints`` needs ``lead_id, timestamp, action, channel, initiated_by``. The result has
-    one row per snapshot and the touchpoint columns of ``spec.feature_names()``.
+    ``snapshots`` must be sorted by ``as_of``; the result keeps its rows and order, with
+    ``_row`` and the touchpoint columns of ``spec.feature_names()``. ``touchpoints`` needs
+    ``lead_id, timestamp, action, channel, initiated_by``. Nothing is collected here: the
+    caller runs the whole plan at once (one pass over the data, little overhead for one lead).
     """
     assert spec.actions is not None and spec.channels is not None
-    n = snapshots.height
     counted = [*_indicators(spec), "first_channel"]
     carried = [*counted, *(f"t:{f}" for f in spec.families), "t:any"]
-    leads = snapshots.lazy().select("lead_id").unique()
     events = _running(
         touchpoints.select("lead_id", "timestamp", "action", "channel", "initiated_by").join(
-            leads, on="lead_id", how="semi"
+            snapshots.select("lead_id").unique(), on="lead_id", how="semi"
         ),
         spec,
     ).select("lead_id", "timestamp", *carried)
 
-    offsets = spec.offsets_days
-    queries = pl.concat(
-        [
-            snapshots.lazy()
-            .select("lead_id", "as_of")
-            .with_row_index("_row")
-            .with_columns(_k=pl.lit(k, pl.Int32), _q=pl.col("as_of") - timedelta(days=k))
-            for k in offsets
-        ]
-    ).sort("_q")
-    read = (
-        queries.join_asof(
-            events,
-            left_on="_q",
-            right_on="timestamp",
-            by="lead_id",
-            strategy="backward",
-            allow_exact_matches=False,
-            check_sortedness=False,
+    reads = []
+    for k in spec.offsets_days:
+        read = (
+            snapshots.select("lead_id", "as_of", "_row")
+            .with_columns(_q=pl.col("as_of") - timedelta(days=k))
+            .join_asof(
+                events,
+                left_on="_q",
+                right_on="timestamp",
+                by="lead_id",
+                strategy="backward",
+                allow_exact_matches=False,
+                check_sortedness=False,
+            )
+            .select(
+                *(pl.col(c).fill_null(0).cast(pl.Int64).alias(f"{c}@{k}") for c in counted),
+                *(pl.col(c).alias(f"{c}@{k}") for c in carried if c not in counted),
+            )
         )
-        .with_columns(pl.col(counted).fill_null(0))
-        .sort("_k", "_row")
-        .collect()
-    )
-    at = {k: read.slice(i * n, n) for i, k in enumerate(offsets)}
-    now = at[0]
+        reads.append(read)
+    base = snapshots.select("_row", "as_of")
+    joined = pl.concat([base, *reads], how="horizontal")
 
-    def window(column: str, days: int) -> pl.Series:
-        return (now[column].cast(pl.Int64) - at[days][column].cast(pl.Int64)).cast(pl.Float64)
+    def window(column: str, days: int) -> pl.Expr:
+        return (pl.col(f"{column}@0") - pl.col(f"{column}@{days}")).cast(pl.Float64)
 
-    def days_before_as_of(column: str) -> pl.Series:
-        span = (now["as_of"] - now[column]).dt.total_microseconds()
-        return (span.cast(pl.Float64) / _DAY_US).alias(column)
+    def days_before_as_of(column: str) -> pl.Expr:
+        return days_between(pl.col(f"{column}@0"), pl.col("as_of"))
 
-    out: dict[str, pl.Series] = {}
+    out: dict[str, pl.Expr] = {}
     for w in spec.windows_days:
         for action in spec.actions:
             out[f"n_{action}_{w}d"] = window(f"a:{action}", w)
@@ -133,29 +136,24 @@ def activity_features(
             out[f"n_channel_{channel}_{w}d"] = window(f"c:{channel}", w)
         for side in ("lead", "company"):
             out[f"n_{side}_initiated_{w}d"] = window(f"i:{side}", w)
-    out["n_lead_initiated_total"] = now["i:lead"].cast(pl.Float64)
-    out["n_company_initiated_total"] = now["i:company"].cast(pl.Float64)
+    out["n_lead_initiated_total"] = pl.col("i:lead@0").cast(pl.Float64)
+    out["n_company_initiated_total"] = pl.col("i:company@0").cast(pl.Float64)
     widest = max(spec.windows_days)
-    active = pl.DataFrame(
-        [(window(f"c:{c}", widest) > 0).alias(c) for c in spec.channels], schema_overrides={}
+    out[f"distinct_channels_{widest}d"] = pl.sum_horizontal(
+        pl.lit(0.0), *((window(f"c:{c}", widest) > 0).cast(pl.Float64) for c in spec.channels)
     )
-    out[f"distinct_channels_{widest}d"] = (
-        active.sum_horizontal().cast(pl.Float64) if active.width else pl.Series([0.0] * n)
-    )
-    out["distinct_channels_total"] = now["first_channel"].cast(pl.Float64)
+    out["distinct_channels_total"] = pl.col("first_channel@0").cast(pl.Float64)
     recent = spec.trend_recent_days
     previous = spec.trend_previous_days
-    lead_now = now["i:lead"].cast(pl.Float64)
-    lead_recent = at[recent]["i:lead"].cast(pl.Float64)
-    lead_before = at[recent + previous]["i:lead"].cast(pl.Float64)
-    out["engagement_trend"] = (lead_now - lead_recent) / recent - (
-        lead_recent - lead_before
-    ) / previous
+    now = pl.col("i:lead@0").cast(pl.Float64)
+    then = pl.col(f"i:lead@{recent}").cast(pl.Float64)
+    before = pl.col(f"i:lead@{recent + previous}").cast(pl.Float64)
+    out["engagement_trend"] = (now - then) * (1.0 / recent) - (then - before) * (1.0 / previous)
     fair = f"c:{spec.trade_fair_channel}"
     out["trade_fair_contact"] = (
-        now[fair].cast(pl.Float64) if fair in now.columns else pl.Series([0.0] * n)
+        pl.col(f"{fair}@0").cast(pl.Float64) if fair in counted else pl.lit(0.0)
     )
     out["days_since_last_touchpoint"] = days_before_as_of("t:any")
     for family in spec.families:
         out[f"days_since_{family}"] = days_before_as_of(f"t:{family}")
-    return pl.DataFrame([series.alias(name) for name, series in out.items()])
+    return joined.select("_row", **out)

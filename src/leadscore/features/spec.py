@@ -64,6 +64,15 @@ Kind = Literal["numeric", "categorical"]
 PositiveInt = Annotated[int, Field(gt=0, le=3650)]
 
 
+def _singular(plural: str) -> str:
+    """ "pricing-page views" -> "pricing-page view", "offers sent" -> "offer sent"."""
+    words = plural.split(" ")
+    at = 0 if len(words) > 1 and words[-1] in {"sent", "received"} else len(words) - 1
+    if words[at].endswith("s"):
+        words[at] = words[at][:-1]
+    return " ".join(words)
+
+
 class ExtraColumn(BaseModel):
     """A column of the leads table beyond the contract, declared as a feature."""
 
@@ -83,6 +92,7 @@ class FeatureInfo:
     family: str
     template: str
     missing: str = ""
+    template_one: str = ""
 
     def describe(self, value: object) -> str:
         """The feature in plain words with the lead's own value."""
@@ -92,6 +102,8 @@ class FeatureInfo:
             value = round(value, 1) if abs(value) < 10 else round(value)
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
+        if value == 1 and self.template_one:
+            return self.template_one.format(value=value)
         return self.template.format(value=value)
 
 
@@ -100,7 +112,7 @@ class FeatureSpec(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    windows_days: tuple[PositiveInt, ...] = (7, 30, 90)
+    windows_days: tuple[PositiveInt, ...] = (3, 7, 14, 30, 90, 180)
     categorical: tuple[str, ...] = ("source", "industry", "country", "job_level")
     numeric: tuple[str, ...] = ("company_size", "deal_value")
     extra_columns: tuple[ExtraColumn, ...] = ()
@@ -196,6 +208,7 @@ class FeatureSpec(BaseModel):
                         "numeric",
                         self.family_of(action),
                         f"{{value}} {self.label(action)} in the last {window} days",
+                        template_one=f"1 {_singular(self.label(action))} in the last {window} days",
                     )
                 )
             for channel in self.channels:

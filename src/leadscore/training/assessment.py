@@ -8,7 +8,7 @@ data carry the simulator's truth, calibration per segment and the readiness verd
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,8 @@ __all__ = ["Assessment", "assess", "size_band"]
 #: Company-size bands used to report calibration per segment (employees).
 SIZE_BANDS = ((50, "1-49"), (1000, "50-999"))
 LARGEST_BAND = "1000+"
+#: Fewer converted training examples than this earn a "few data" warning.
+FEW_TRAINING_POSITIVES = 100
 
 
 def size_band(company_size: pl.Expr) -> pl.Expr:
@@ -96,12 +98,17 @@ def assess(
         columns.append(size_band(pl.col("company_size")).alias("company_size_band"))
     segment_table = calibration_by_segment(labels, probability, segments.select(columns))
     positives = int(labels.sum())
-    verdict = readiness_verdict(
-        metrics,
-        positives if training_positives is None else min(positives, training_positives),
-        int(labels.shape[0]),
-        base,
-    )
+    verdict = readiness_verdict(metrics, positives, int(labels.shape[0]), base)
+    if training_positives is not None and training_positives < FEW_TRAINING_POSITIVES:
+        verdict = replace(
+            verdict,
+            warnings=(
+                *verdict.warnings,
+                f"few data: the model learned from {training_positives} converted examples "
+                f"only (at least {FEW_TRAINING_POSITIVES} are advised); its figures may not "
+                "hold on new leads.",
+            ),
+        )
     return Assessment(
         metrics=metrics,
         baseline=base,

@@ -17,7 +17,6 @@ import polars as pl
 from leadscore.features import FeatureInfo
 from leadscore.features.spec import Kind
 from leadscore.training.assessment import assess
-from leadscore.training.baseline import fit_baseline
 from leadscore.training.config import PipelineConfig
 from leadscore.training.fingerprint import fingerprint
 from leadscore.training.flat import FlatTable, prepare_flat_table, split_flat
@@ -105,7 +104,7 @@ def train_flat(
     train = features[parts.train]
     infos = flat_infos(table.features.select(kept))
 
-    progress(f"training LightGBM on {len(parts.train):,} rows")
+    progress(f"training LightGBM and the baseline on {len(parts.train):,} rows")
     model = PropensityModel(
         params=config.model.lightgbm,
         max_rounds=config.model.max_rounds,
@@ -119,15 +118,12 @@ def train_flat(
         validation=(features[parts.validation], y[parts.validation]),
         infos=infos,
     )
-    progress("training the logistic-regression baseline")
-    baseline = fit_baseline(
-        model.transform(train), y[parts.train], model.encoder_.categorical_indices
-    )
+    baseline = model.baseline_
     progress("assessing on the test rows")
     test = features[parts.test]
     matrix = model.transform(test)
     probability = model.predict_proba_matrix(matrix)
-    base_probability = baseline.predict_proba(matrix)[:, 1].astype(np.float64)
+    base_probability = model.predict_baseline_matrix(matrix)
     ids = table.ids.cast(pl.String)[parts.test]
     as_of = (
         table.times[parts.test]

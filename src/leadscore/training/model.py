@@ -1,5 +1,8 @@
 """The propensity model: LightGBM with early stopping, calibrated on a later fold.
 
+Fitting also fits the logistic-regression baseline on the same rows (``baseline_``), so that
+any evaluation of the model, on any data, reports the baseline beside it.
+
 Follows the scikit-learn estimator contract: ``__init__`` stores parameters, ``fit`` learns
 and returns ``self``, learned state ends in ``_``. The fitted object carries its resolved
 feature spec, so scoring rebuilds exactly the training features, and the format and library
@@ -20,11 +23,15 @@ from sklearn.linear_model import LogisticRegression
 
 from leadscore.errors import UsageError
 from leadscore.features import FeatureInfo, FeatureSpec
+from leadscore.training.baseline import fit_baseline
 from leadscore.training.encoding import FeatureEncoder
 
-__all__ = ["FORMAT_VERSION", "PropensityModel"]
+__all__ = ["FORMAT_VERSION", "PROBABILITY_BOUNDS", "PropensityModel"]
 
 FORMAT_VERSION = 1
+#: No lead is reported certain to buy or certain not to: an isotonic calibrator fitted on a
+#: finite fold can reach 0 or 1 exactly at its ends.
+PROBABILITY_BOUNDS = (0.001, 0.99)
 
 
 def _margin_to_probability(margin: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -111,6 +118,7 @@ class PropensityModel:
             self.calibrator_.fit(margin, validation[1])
         else:
             self.calibrator_ = LogisticRegression(C=1e6).fit(margin.reshape(-1, 1), validation[1])
+        self.baseline_ = fit_baseline(x_train, labels, self.encoder_.categorical_indices)
         self.format_version_ = FORMAT_VERSION
         self.library_version_ = __version__
         return self
@@ -136,11 +144,16 @@ class PropensityModel:
             out = self.calibrator_.predict(margin)
         else:
             out = self.calibrator_.predict_proba(margin.reshape(-1, 1))[:, 1]
-        return np.clip(np.asarray(out, dtype=np.float64), 0.0, 1.0)
+        return np.clip(np.asarray(out, dtype=np.float64), *PROBABILITY_BOUNDS)
 
     def predict_proba(self, features: pl.DataFrame) -> NDArray[np.float64]:
         """Calibrated probability of each row of the feature frame."""
         return self.predict_proba_matrix(self.transform(features))
+
+    def predict_baseline_matrix(self, matrix: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The logistic-regression baseline's probabilities (trained on the same rows)."""
+        self._check_fitted()
+        return np.asarray(self.baseline_.predict_proba(matrix)[:, 1], dtype=np.float64)
 
     def predict_uncalibrated(self, features: pl.DataFrame) -> NDArray[np.float64]:
         """LightGBM's own probability, before calibration."""

@@ -12,7 +12,6 @@ from sklearn.pipeline import Pipeline
 
 from leadscore.features import FeatureSpec
 from leadscore.training.assessment import Assessment, assess
-from leadscore.training.baseline import fit_baseline
 from leadscore.training.config import PipelineConfig
 from leadscore.training.examples import Examples, build_examples
 from leadscore.training.fingerprint import fingerprint
@@ -20,7 +19,14 @@ from leadscore.training.leakage import LeakageReport, check_leakage
 from leadscore.training.model import PropensityModel
 from leadscore.training.split import temporal_split
 
-__all__ = ["Progress", "SplitSummary", "TrainedPropensity", "quiet", "train_propensity"]
+__all__ = [
+    "Progress",
+    "SplitSummary",
+    "TrainedPropensity",
+    "assess_examples",
+    "quiet",
+    "train_propensity",
+]
 
 Progress = Callable[[str], None]
 
@@ -96,7 +102,7 @@ def train_propensity(
     leakage = check_leakage(train.select(names), labels[split.train], keep=keep_columns)
     spec = examples.spec.excluding(list(leakage.excluded_columns))
 
-    progress(f"training LightGBM on {int(split.train.sum()):,} snapshots")
+    progress(f"training LightGBM and the baseline on {int(split.train.sum()):,} snapshots")
     model = PropensityModel(
         params=config.model.lightgbm,
         max_rounds=config.model.max_rounds,
@@ -111,17 +117,41 @@ def train_propensity(
         spec=spec,
     )
 
-    progress("training the logistic-regression baseline")
-    baseline = fit_baseline(
-        model.transform(train), labels[split.train], model.encoder_.categorical_indices
-    )
-
     progress("assessing on the test snapshots")
     test = frame.filter(pl.Series(split.test))
-    matrix = model.transform(test)
+    scored, assessment = assess_examples(
+        model, test, truth=truth, training_positives=int(labels[split.train].sum())
+    )
+    return TrainedPropensity(
+        model=model,
+        baseline=model.baseline_,
+        config=config,
+        spec=spec,
+        split=split,
+        test=scored,
+        test_features=test,
+        assessment=assessment,
+        leakage=leakage,
+        fingerprint=fingerprint({"leads": leads, "touchpoints": touchpoints, "outcomes": outcomes}),
+    )
+
+
+def assess_examples(
+    model: PropensityModel,
+    examples: pl.DataFrame,
+    *,
+    truth: pl.DataFrame | None = None,
+    training_positives: int | None = None,
+) -> tuple[pl.DataFrame, Assessment]:
+    """Score labelled examples (``lead_id, as_of, label`` and features) and assess the model.
+
+    Returns the scored rows (``lead_id, as_of, label, probability, baseline_probability``
+    and ``p_true`` when the truth is given) and the :class:`Assessment`.
+    """
+    matrix = model.transform(examples)
     probability = model.predict_proba_matrix(matrix)
-    base_probability = baseline.predict_proba(matrix)[:, 1].astype(np.float64)
-    scored = test.select("lead_id", "as_of", "label").with_columns(
+    base_probability = model.predict_baseline_matrix(matrix)
+    scored = examples.select("lead_id", "as_of", "label").with_columns(
         probability=pl.Series(probability), baseline_probability=pl.Series(base_probability)
     )
     p_true = None
@@ -133,24 +163,13 @@ def train_propensity(
             maintain_order="left",
         )
         p_true = scored["p_true"].fill_null(np.nan).to_numpy().astype(np.float64)
-    segment_columns = [c for c in ("source", "company_size") if c in test.columns]
+    segment_columns = [c for c in ("source", "company_size") if c in examples.columns]
     assessment = assess(
-        labels[split.test],
+        examples["label"].to_numpy().astype(np.int8),
         probability,
         baseline=base_probability,
         p_true=p_true,
-        segments=test.select(segment_columns),
-        training_positives=int(labels[split.train].sum()),
+        segments=examples.select(segment_columns),
+        training_positives=training_positives,
     )
-    return TrainedPropensity(
-        model=model,
-        baseline=baseline,
-        config=config,
-        spec=spec,
-        split=split,
-        test=scored,
-        test_features=test,
-        assessment=assessment,
-        leakage=leakage,
-        fingerprint=fingerprint({"leads": leads, "touchpoints": touchpoints, "outcomes": outcomes}),
-    )
+    return scored, assessment

@@ -1,0 +1,72 @@
+"""``leadscore score``: probability, score, grade, trend and reasons for every open lead."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from leadscore.cli._models import DataOption, ModelOption, PipelineOption, pipeline_path
+from leadscore.cli._output import errors_to_exit, print_json, stderr
+from leadscore.errors import UsageError
+from leadscore.scoring.export import FORMATS, write_scores
+from leadscore.scoring.workflow import score_location
+from leadscore.settings import get_settings
+from leadscore.training.config import load_pipeline
+from leadscore.training.tracking import load_propensity
+
+__all__ = ["command", "parse_as_of"]
+
+
+def parse_as_of(text: str | None) -> datetime | None:
+    """An ISO 8601 date or time; without an offset it is read as UTC."""
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise UsageError(
+            f"--as-of must be an ISO 8601 date or time such as 2025-10-01 or "
+            f"2025-10-01T08:00:00+02:00; got {text!r}."
+        ) from exc
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def command(
+    data: DataOption,
+    out: Annotated[Path, typer.Option("--out", "-o", help=f"Output file: {', '.join(FORMATS)}.")],
+    model: ModelOption = "champion",
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Score as of this time (default: the end of the data)."),
+    ] = None,
+    pipeline: PipelineOption = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print a JSON summary on stdout.")
+    ] = False,
+) -> None:
+    """Score every open lead: probability, score 0-100, grade, trend, expected revenue, reasons."""
+    with errors_to_exit():
+        when = parse_as_of(as_of)
+        config = load_pipeline(pipeline_path(pipeline)).scoring
+        with stderr.status("loading the model …"):
+            loaded = load_propensity(model, get_settings())
+        with stderr.status("scoring open leads …"):
+            scores = score_location(loaded.model, data, config, as_of=when)
+        path = write_scores(scores, out)
+    grades = scores["grade"].value_counts().sort("grade")
+    summary = {
+        "model_uri": loaded.uri,
+        "leads": scores.height,
+        "as_of": scores["as_of"][0].isoformat() if scores.height else None,
+        "grades": dict(zip(grades["grade"].to_list(), grades["count"].to_list(), strict=True)),
+        "out": str(path),
+    }
+    if json_output:
+        print_json(summary)
+    else:
+        stderr.print(
+            f"scored {scores.height:,} open leads with {loaded.uri} -> {path}", highlight=False
+        )

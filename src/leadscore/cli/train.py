@@ -1,0 +1,129 @@
+"""``leadscore train``: train, assess and track a propensity model (event data or a flat table)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from leadscore.cli._models import DataOption, PipelineOption, pipeline_path
+from leadscore.cli._output import errors_to_exit, print_json, stderr
+from leadscore.cli._progress import steps
+from leadscore.errors import UsageError
+from leadscore.settings import get_settings
+from leadscore.training.config import load_pipeline
+from leadscore.training.workflow import FlatOptions, train_location, train_summary
+
+__all__ = ["command", "render_quality"]
+
+_METRICS = ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "lift_at_10")
+
+
+def render_quality(
+    summary: dict[str, Any], console: Console, title: str = "Quality on the test set"
+) -> None:
+    """Model against baseline (and the oracle when known), the verdict and the checks."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    table.add_column("model", justify="right")
+    table.add_column("baseline", justify="right")
+    oracle = summary.get("oracle") or {}
+    if oracle:
+        table.add_column("oracle", justify="right")
+    for name in _METRICS:
+        row = [name, f"{summary['metrics'][name]:.4f}", f"{summary['baseline'][name]:.4f}"]
+        if oracle:
+            row.append(f"{oracle[name]:.4f}" if name in oracle else "")
+        table.add_row(*row)
+    console.print(table)
+    verdict = summary["readiness"]
+    colour = {"ready": "green", "usable": "yellow"}.get(verdict["level"], "red")
+    console.print(f"[bold {colour}]{verdict['level']}[/]: {verdict['reason']}", highlight=False)
+    for warning in verdict["warnings"]:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    for suspect in summary.get("suspected_leakage", []):
+        state = "kept (--keep-column)" if suspect["kept"] else "excluded"
+        console.print(
+            f"[yellow]suspected leakage[/] {suspect['column']} ({suspect['rule']} "
+            f"{suspect['figure']}): {state}. {suspect['detail']}",
+            highlight=False,
+        )
+    for note in summary.get("columns", []):
+        if note["action"] != "transformed":
+            console.print(f"[dim]note:[/] {note['column']}: {note['detail']}", highlight=False)
+
+
+def command(
+    data: DataOption,
+    pipeline: PipelineOption = None,
+    target: Annotated[
+        str | None,
+        typer.Option(help="Flat lead table: the column that says whether the lead converted."),
+    ] = None,
+    id_column: Annotated[
+        str | None, typer.Option("--id", help="Flat table: the lead id column (default: row).")
+    ] = None,
+    positive: Annotated[
+        str | None,
+        typer.Option(help="Flat table: the target value meaning 'converted' (default: inferred)."),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(help="Flat table: leave this column out (repeatable)."),
+    ] = None,
+    time_column: Annotated[
+        str | None,
+        typer.Option(help="Flat table: split by this date column instead of at random."),
+    ] = None,
+    keep_column: Annotated[
+        list[str] | None,
+        typer.Option(help="Keep this column although it is suspected of leakage (repeatable)."),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the run, metrics and checks as JSON.")
+    ] = False,
+) -> None:
+    """Train the propensity model, compare it with the baseline (and the oracle on simulated
+    data), check for leakage, and log the run and model to MLflow."""
+    flat_only = {"--id": id_column, "--positive": positive, "--time-column": time_column}
+    with errors_to_exit():
+        if target is None:
+            given = [name for name, value in flat_only.items() if value is not None]
+            if given or exclude:
+                raise UsageError(
+                    f"{', '.join(given or ['--exclude'])} only apply to a flat lead table; "
+                    "give --target COLUMN too."
+                )
+        flat = (
+            FlatOptions(
+                target,
+                id_column=id_column,
+                positive=positive,
+                exclude=exclude or (),
+                time_column=time_column,
+            )
+            if target is not None
+            else None
+        )
+        config = load_pipeline(pipeline_path(pipeline))
+        with steps("training", enabled=not json_output) as progress:
+            result, record = train_location(
+                data,
+                config,
+                settings=get_settings(),
+                flat=flat,
+                keep_columns=keep_column or (),
+                progress=progress,
+            )
+    summary = train_summary(result, record)
+    if json_output:
+        print_json(summary)
+        return
+    render_quality(summary, Console())
+    stderr.print(
+        f"run {record.run_id} -> {record.model_uri}\n"
+        f"promote it with: leadscore promote {record.run_id}",
+        highlight=False,
+    )
