@@ -158,3 +158,18 @@ def test_every_feature_renders_in_plain_words() -> None:
     assert info["days_since_pricing"].describe(None) == "no pricing activity yet"
     assert info["source"].describe("trade_fair") == "source: trade_fair"
     assert info["lead_age_days"].describe(12.46) == "lead known for 12 days"
+
+
+def test_partitioned_leads_give_the_same_matrix(
+    small_run: Tables, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leadscore.features import builder
+
+    spec = FeatureSpec().resolve(small_run.touchpoints)
+    snapshots = small_run.truth.select("lead_id", "as_of").sample(3_000, seed=1)
+    whole = build_features(small_run.leads, small_run.touchpoints, snapshots, spec)
+    monkeypatch.setattr(builder, "SMALL_SNAPSHOTS", 10)
+    monkeypatch.setattr(builder, "JOIN_ROWS", 5_000)
+    assert builder._chunks(small_run.touchpoints, snapshots) > 3
+    parts = build_features(small_run.leads, small_run.touchpoints, snapshots, spec)
+    assert parts.equals(whole)

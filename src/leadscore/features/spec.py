@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated, Final, Literal
 
 import polars as pl
@@ -300,7 +301,7 @@ class FeatureSpec(BaseModel):
 
     def feature_names(self) -> tuple[str, ...]:
         """The column names of the feature matrix, in order."""
-        return tuple(info.name for info in self.features())
+        return _names(self.model_dump_json())
 
     def excluding(self, names: tuple[str, ...] | list[str]) -> FeatureSpec:
         """This spec with more features left out of the matrix."""
@@ -309,3 +310,8 @@ class FeatureSpec(BaseModel):
     def info(self) -> Mapping[str, FeatureInfo]:
         """Feature name to its :class:`FeatureInfo`."""
         return {info.name: info for info in self.features()}
+
+
+@lru_cache(maxsize=32)
+def _names(spec_json: str) -> tuple[str, ...]:
+    return tuple(info.name for info in FeatureSpec.model_validate_json(spec_json).features())

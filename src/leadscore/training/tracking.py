@@ -136,8 +136,9 @@ def quiet_mlflow() -> Iterator[None]:
     """Import MLflow and run MLflow calls without its own warnings and chatter reaching the user.
 
     Filters the warnings listed in ``_MLFLOW_WARNINGS`` and lifts the ``mlflow`` logger to
-    ERROR for the duration (MLflow logs database migrations, uv detection, pickling advice
-    and a missing ``pip`` as INFO/WARNING records). Both are restored on exit.
+    ERROR for the duration (MLflow logs database migrations, uv project detection and a
+    missing ``pip`` as INFO/WARNING records). Both are restored on exit; like
+    :func:`warnings.catch_warnings` this is not thread-safe.
     """
     with warnings.catch_warnings():
         for message, category in _MLFLOW_WARNINGS:
