@@ -89,10 +89,34 @@ def test_generate_usage_errors_exit_2(tmp_path: Path, args: list[str], message: 
     assert not (tmp_path / "x").exists()
 
 
-def test_demo_generates_and_validates(tmp_path: Path) -> None:
+def test_demo_runs_the_whole_job_and_is_safe_to_rerun(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEADSCORE_HOME", str(tmp_path))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
     out = tmp_path / "demo"
-    result = runner.invoke(app, ["demo", "--out", str(out), "--leads", "500", "--json"])
-    assert result.exit_code == 0, result.output
-    payload = json.loads(result.stdout)
+    args = ["demo", "--out", str(out), "--leads", "1500", "--json"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    payload = json.loads(first.stdout)
     assert payload["validate"]["ok"] is True
-    assert payload["generate"]["rows"]["leads"] == 500
+    assert payload["generate"]["rows"]["leads"] == 1500
+    assert set(payload["train"]["metrics"]) == {
+        "roc_auc",
+        "pr_auc",
+        "log_loss",
+        "brier",
+        "ece",
+        "lift_at_10",
+    }
+    assert "oracle" in payload["train"]
+    assert payload["promote"]["promoted"] is True
+    top = payload["top"]
+    assert [row["rank"] for row in top] == list(range(1, len(top) + 1))
+    assert [row["score"] for row in top] == sorted((row["score"] for row in top), reverse=True)
+    assert (tmp_path / "models" / "mlflow.db").is_file()
+    # The same data again: a tie does not replace the champion, and the demo still succeeds.
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["promote"]["promoted"] is False

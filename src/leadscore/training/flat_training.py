@@ -21,8 +21,7 @@ from leadscore.training.config import PipelineConfig
 from leadscore.training.fingerprint import fingerprint
 from leadscore.training.flat import FlatTable, prepare_flat_table, split_flat
 from leadscore.training.leakage import check_leakage
-from leadscore.training.model import PropensityModel
-from leadscore.training.propensity import Progress, TrainedPropensity, quiet
+from leadscore.training.propensity import Progress, TrainedPropensity, new_model, quiet
 
 __all__ = ["FlatSplit", "flat_infos", "train_flat"]
 
@@ -105,14 +104,7 @@ def train_flat(
     infos = flat_infos(table.features.select(kept))
 
     progress(f"training LightGBM and the baseline on {len(parts.train):,} rows")
-    model = PropensityModel(
-        params=config.model.lightgbm,
-        max_rounds=config.model.max_rounds,
-        early_stopping_rounds=config.model.early_stopping_rounds,
-        calibration=config.model.calibration,
-        min_category_count=config.model.min_category_count,
-        seed=config.split.seed,
-    ).fit(
+    model = new_model(config).fit(
         train,
         y[parts.train],
         validation=(features[parts.validation], y[parts.validation]),

@@ -24,6 +24,7 @@ __all__ = [
     "SplitSummary",
     "TrainedPropensity",
     "assess_examples",
+    "new_model",
     "quiet",
     "train_propensity",
 ]
@@ -70,6 +71,18 @@ def quiet(_: str) -> None:
     return None
 
 
+def new_model(config: PipelineConfig) -> PropensityModel:
+    """An unfitted propensity model with the pipeline's model settings."""
+    return PropensityModel(
+        params=config.model.lightgbm,
+        max_rounds=config.model.max_rounds,
+        early_stopping_rounds=config.model.early_stopping_rounds,
+        calibration=config.model.calibration,
+        min_category_count=config.model.min_category_count,
+        seed=config.split.seed,
+    )
+
+
 def train_propensity(
     leads: pl.DataFrame,
     touchpoints: pl.DataFrame,
@@ -103,14 +116,7 @@ def train_propensity(
     spec = examples.spec.excluding(list(leakage.excluded_columns))
 
     progress(f"training LightGBM and the baseline on {int(split.train.sum()):,} snapshots")
-    model = PropensityModel(
-        params=config.model.lightgbm,
-        max_rounds=config.model.max_rounds,
-        early_stopping_rounds=config.model.early_stopping_rounds,
-        calibration=config.model.calibration,
-        min_category_count=config.model.min_category_count,
-        seed=config.split.seed,
-    ).fit(
+    model = new_model(config).fit(
         train,
         labels[split.train],
         validation=(frame.filter(pl.Series(split.validation)), labels[split.validation]),
