@@ -10,7 +10,7 @@ import pytest
 from leadscore.data.schemas import TIMESTAMP
 from leadscore.data.simulator import Tables
 from leadscore.errors import ConfigError, DataError
-from leadscore.features import FeatureSpec, build_features
+from leadscore.features import ExtraColumn, FeatureSpec, build_features
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 SPEC = FeatureSpec(
@@ -173,3 +173,23 @@ def test_partitioned_leads_give_the_same_matrix(
     assert builder._chunks(small_run.touchpoints, snapshots) > 3
     parts = build_features(small_run.leads, small_run.touchpoints, snapshots, spec)
     assert parts.equals(whole)
+
+
+def test_extra_lead_columns_declared_in_the_pipeline_become_features() -> None:
+    leads = _leads().with_columns(
+        segment=pl.Series(["key account", "smb"]), growth=pl.Series(["0.25", None])
+    )
+    spec = SPEC.model_copy(
+        update={
+            "extra_columns": (
+                ExtraColumn(name="segment", kind="categorical", label="customer segment"),
+                ExtraColumn(name="growth", kind="numeric"),
+            )
+        }
+    )
+    out = build_features(leads, _touchpoints(), _snapshots([("a", 3), ("b", 12)]), spec)
+    assert out["segment"].to_list() == ["key account", "smb"]
+    assert out["growth"].to_list() == [0.25, None]
+    info = spec.info()
+    assert info["segment"].describe("smb") == "customer segment: smb"
+    assert info["growth"].kind == "numeric"
