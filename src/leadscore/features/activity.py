@@ -131,18 +131,30 @@ def activity_plan(spec: FeatureSpec) -> ActivityPlan:
 
 
 def snapshot_events(snapshots: pl.DataFrame, touchpoints: pl.DataFrame) -> pl.DataFrame:
-    """Each snapshot row with its lead's events strictly before ``as_of`` and their age.
+    """Each snapshot (``_row``, ``lead_id``, ``as_of``) with its lead's events strictly
+    before ``as_of`` and their age; the lead id is not carried along.
 
     Every snapshot also keeps one row of its own with null event columns, so that a snapshot
     without earlier events still gets its (zero) features.
     """
-    events = touchpoints.select("lead_id", "timestamp", "action", "channel", "initiated_by")
-    before = snapshots.join(events, on="lead_id", how="inner").filter(
-        pl.col("timestamp") < pl.col("as_of")
+    events = touchpoints.select(
+        "lead_id",
+        "timestamp",
+        *(pl.col(name).cast(pl.Categorical) for name in ("action", "channel", "initiated_by")),
     )
-    own = snapshots.with_columns(
-        pl.lit(None, dtype=events.schema[name]).alias(name)
-        for name in ("timestamp", "action", "channel", "initiated_by")
+    columns = ("_row", "as_of", "timestamp", "action", "channel", "initiated_by")
+    before = (
+        snapshots.join(events, on="lead_id", how="inner")
+        .filter(pl.col("timestamp") < pl.col("as_of"))
+        .select(columns)
+    )
+    own = snapshots.select(
+        "_row",
+        "as_of",
+        *(
+            pl.lit(None, dtype=events.schema[name]).alias(name)
+            for name in ("timestamp", "action", "channel", "initiated_by")
+        ),
     )
     return pl.concat([own, before], how="vertical").with_columns(
         (pl.col("as_of") - pl.col("timestamp")).dt.total_microseconds().alias(_AGE)

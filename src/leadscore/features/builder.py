@@ -20,8 +20,9 @@ __all__ = ["TOUCHPOINT_COLUMNS", "build_features"]
 TOUCHPOINT_COLUMNS = ("lead_id", "timestamp", "action", "channel", "initiated_by")
 #: Up to this many snapshots are built in one pass without estimating the join size.
 SMALL_SNAPSHOTS = 50_000
-#: Snapshot-by-event rows per pass (about 60 bytes each) before leads are partitioned.
-JOIN_ROWS = 8_000_000
+#: Snapshot-by-event rows per pass (about 100 bytes each with their indicator columns)
+#: before leads are partitioned.
+JOIN_ROWS = 4_000_000
 
 
 def _lead_fields(leads: pl.DataFrame, spec: FeatureSpec) -> pl.DataFrame:
@@ -51,19 +52,17 @@ def _plan_features(
     running it; for large batches the work is the same.
     """
     plan = activity_plan(spec)
-    columns = [name for name, _ in spec.lead_columns]
-    keyed = snapshots.with_row_index("_row").join(
-        leads, on="lead_id", how="left", maintain_order="left"
-    )
+    keyed = snapshots.with_row_index("_row")
     exploded = snapshot_events(keyed, touchpoints).with_columns(plan.indicators)
-    carried = [pl.col(name).first() for name in ("lead_id", "as_of", "created_at", *columns)]
     if snapshots.height == 1:
         # One snapshot is one group: the same aggregates over the whole frame, minus the
         # group-by's own cost (online scoring of one lead).
-        per_snapshot = exploded.select(*carried, *plan.aggregates)
+        per_snapshot = exploded.select(plan.aggregates)
     else:
-        per_snapshot = exploded.group_by("_row").agg(*carried, *plan.aggregates).sort("_row")
-    return per_snapshot.with_columns(
+        per_snapshot = exploded.group_by("_row").agg(plan.aggregates).sort("_row").drop("_row")
+    del exploded
+    fields = snapshots.join(leads, on="lead_id", how="left", maintain_order="left")
+    return pl.concat([fields, per_snapshot], how="horizontal").with_columns(
         *plan.derived,
         lead_age_days=days_between(pl.col("created_at"), pl.col("as_of")),
     )
