@@ -33,7 +33,7 @@ def command(
 ) -> None:
     """Assess a model on the labelled snapshots of some data: the same figures as `train`."""
     with errors_to_exit():
-        start = parse_as_of(since)
+        start = parse_as_of(since, "--since")
         config = load_pipeline(pipeline_path(pipeline))
         with steps("evaluating", enabled=not json_output) as progress:
             summary = evaluate_location(

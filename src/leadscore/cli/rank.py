@@ -12,7 +12,7 @@ from rich.table import Table
 from leadscore.cli._models import DataOption, ModelOption, PipelineOption, pipeline_path
 from leadscore.cli._output import errors_to_exit, print_json, stderr
 from leadscore.cli.score import parse_as_of
-from leadscore.scoring.export import FORMATS, write_scores
+from leadscore.scoring.export import FORMATS, check_output, write_scores
 from leadscore.scoring.workflow import rank_location
 from leadscore.settings import get_settings
 from leadscore.training.config import load_pipeline
@@ -46,6 +46,8 @@ def command(
     """Rank open leads by probability to buy, best first, with grade and reasons."""
     with errors_to_exit():
         when = parse_as_of(as_of)
+        if out is not None:
+            check_output(out)
         config = load_pipeline(pipeline_path(pipeline)).scoring
         with stderr.status("loading the model …"):
             loaded = load_propensity(model, get_settings())

@@ -11,7 +11,7 @@ import typer
 from leadscore.cli._models import DataOption, ModelOption, PipelineOption, pipeline_path
 from leadscore.cli._output import errors_to_exit, print_json, stderr
 from leadscore.errors import UsageError
-from leadscore.scoring.export import FORMATS, write_scores
+from leadscore.scoring.export import FORMATS, check_output, write_scores
 from leadscore.scoring.workflow import score_location
 from leadscore.settings import get_settings
 from leadscore.training.config import load_pipeline
@@ -20,7 +20,7 @@ from leadscore.training.tracking import load_propensity
 __all__ = ["command", "parse_as_of"]
 
 
-def parse_as_of(text: str | None) -> datetime | None:
+def parse_as_of(text: str | None, flag: str = "--as-of") -> datetime | None:
     """An ISO 8601 date or time; without an offset it is read as UTC."""
     if text is None:
         return None
@@ -28,7 +28,7 @@ def parse_as_of(text: str | None) -> datetime | None:
         value = datetime.fromisoformat(text)
     except ValueError as exc:
         raise UsageError(
-            f"--as-of must be an ISO 8601 date or time such as 2025-10-01 or "
+            f"{flag} must be an ISO 8601 date or time such as 2025-10-01 or "
             f"2025-10-01T08:00:00+02:00; got {text!r}."
         ) from exc
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -50,6 +50,7 @@ def command(
     """Score every open lead: probability, score 0-100, grade, trend, expected revenue, reasons."""
     with errors_to_exit():
         when = parse_as_of(as_of)
+        check_output(out)
         config = load_pipeline(pipeline_path(pipeline)).scoring
         with stderr.status("loading the model …"):
             loaded = load_propensity(model, get_settings())

@@ -93,7 +93,8 @@ def command(
             given = [name for name, value in flat_only.items() if value is not None]
             if given or exclude:
                 raise UsageError(
-                    f"{', '.join(given or ['--exclude'])} only apply to a flat lead table; "
+                    f"{', '.join(given or ['--exclude'])}: these options apply only to a flat "
+                    "lead table; "
                     "give --target COLUMN too."
                 )
         flat = (

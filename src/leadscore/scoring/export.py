@@ -13,9 +13,9 @@ from typing import Final
 
 import polars as pl
 
-from leadscore.errors import UsageError
+from leadscore.errors import DataError, UsageError
 
-__all__ = ["FORMATS", "write_scores"]
+__all__ = ["FORMATS", "check_output", "write_scores"]
 
 FORMATS: Final = (".csv", ".parquet", ".json", ".xlsx")
 _GRADE_FILL: Final = {"A": "C6EFCE", "B": "DDEBF7", "C": "FFF2CC", "D": "F2F2F2"}
@@ -59,8 +59,8 @@ def _write_xlsx(frame: pl.DataFrame, path: Path) -> None:
     book.save(path)
 
 
-def write_scores(frame: pl.DataFrame, out: str | Path) -> Path:
-    """Write ``frame`` to ``out`` in the format of its suffix (see :data:`FORMATS`)."""
+def check_output(out: str | Path) -> Path:
+    """The output path, refused early when its suffix names no format we write."""
     path = Path(out)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
@@ -68,8 +68,28 @@ def write_scores(frame: pl.DataFrame, out: str | Path) -> Path:
             f"Cannot write {path}: the suffix must be one of {', '.join(FORMATS)} "
             f"(got {suffix or 'none'!r})."
         )
+    return path
+
+
+def write_scores(frame: pl.DataFrame, out: str | Path) -> Path:
+    """Write ``frame`` to ``out`` in the format of its suffix (see :data:`FORMATS`)."""
+    path = check_output(out)
+    suffix = path.suffix.lower()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        _write(frame, tmp, suffix)
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise DataError(f"Cannot write {path}: {exc.strerror or exc}.") from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _write(frame: pl.DataFrame, tmp: Path, suffix: str) -> None:
     if suffix == ".csv":
         _flat(frame).write_csv(tmp, datetime_format="%Y-%m-%dT%H:%M:%SZ")
     elif suffix == ".parquet":
@@ -88,5 +108,3 @@ def write_scores(frame: pl.DataFrame, out: str | Path) -> Path:
         )
     else:
         _write_xlsx(frame, tmp)
-    tmp.replace(path)
-    return path

@@ -48,8 +48,9 @@ def score_snapshots(
     """Score given (lead_id, as_of) snapshots: one row each, in order, without trend."""
     if model.spec_ is None:
         raise UsageError(
-            "This model was trained on a flat lead table; score it with score_flat() on a "
-            "table with the same columns."
+            "This model was trained on a flat lead table, not on touchpoints: it cannot "
+            "build features from leads and touchpoints. Train on the canonical tables to "
+            "score them."
         )
     features = build_features(leads, touchpoints, snapshots, model.spec_)
     matrix = model.transform(features)

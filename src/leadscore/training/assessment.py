@@ -21,6 +21,7 @@ from leadscore.evaluation import (
     oracle_metrics,
     readiness_verdict,
 )
+from leadscore.evaluation.calibration import SEGMENT_SCHEMA
 from leadscore.evaluation.readiness import Verdict
 
 __all__ = ["Assessment", "assess", "size_band"]
@@ -96,7 +97,11 @@ def assess(
         columns.append(pl.col("source").cast(pl.String).fill_null("unknown"))
     if "company_size" in segments.columns:
         columns.append(size_band(pl.col("company_size")).alias("company_size_band"))
-    segment_table = calibration_by_segment(labels, probability, segments.select(columns))
+    segment_table = (
+        calibration_by_segment(labels, probability, segments.select(columns))
+        if columns
+        else pl.DataFrame(schema=SEGMENT_SCHEMA)
+    )
     positives = int(labels.sum())
     verdict = readiness_verdict(metrics, positives, int(labels.shape[0]), base)
     if training_positives is not None and training_positives < FEW_TRAINING_POSITIVES:

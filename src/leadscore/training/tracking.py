@@ -27,6 +27,7 @@ import contextlib
 import functools
 import json
 import logging
+import os
 import pickle
 import re
 import sys
@@ -168,10 +169,17 @@ def configure_mlflow(settings: Settings) -> str:
     if settings.mlflow_tracking_uri is None:
         (settings.models_dir / "artifacts").mkdir(parents=True, exist_ok=True)
     uri = settings.tracking_uri
+    before = os.environ.get("MLFLOW_TRACKING_URI")
     with quiet_mlflow():
         import mlflow
 
         mlflow.set_tracking_uri(uri)
+    # MLflow exports the URI to the environment; restore it so that the next settings read
+    # in this process (another LEADSCORE_HOME, say) still sees what the user set.
+    if before is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = before
     return uri
 
 
