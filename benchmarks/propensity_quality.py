@@ -79,8 +79,8 @@ def main() -> None:
             f"{seed:>5} {int(r['test_rows']):>7} {r['model_auc']:7.4f} {r['baseline_auc']:7.4f} "
             f"{r['ceiling_auc']:7.4f} {r['oracle_auc']:7.4f} "
             f"{r['oracle_auc'] - r['model_auc']:6.4f} {r['ceiling_auc'] - r['model_auc']:8.4f} "
-            f"{r['model_brier'] / r['oracle_brier']:8.3f} "
-            f"{r['ceiling_brier'] / r['oracle_brier']:7.3f} {r['ece']:6.4f} "
+            f"{r['model_brier'] / r['oracle_brier']:8.4f} "
+            f"{r['ceiling_brier'] / r['oracle_brier']:7.4f} {r['ece']:6.4f} "
             f"{r['train_seconds']:7.1f}",
             flush=True,
         )
