@@ -95,3 +95,20 @@ def test_the_model_knows_its_features_and_versions(trained: TrainedPropensity) -
 
 def test_fast_config_is_small() -> None:
     assert ModelConfig(max_rounds=60).max_rounds == 60
+
+
+def test_the_baseline_learns_from_a_sample_of_a_large_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from leadscore.training import baseline
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(2_000, 3))
+    y = (x[:, 0] + rng.normal(size=2_000) > 0).astype(np.int8)
+    monkeypatch.setattr(baseline, "MAX_BASELINE_ROWS", 500)
+    sampled = baseline.fit_baseline(x, y, categorical=[])
+    scaler = sampled.named_steps["prepare"].named_transformers_["numeric"].named_steps["scale"]
+    assert scaler.n_samples_seen_ == 500
+    # It still separates the classes on all rows.
+    p = sampled.predict_proba(x)[:, 1]
+    assert p[y == 1].mean() > p[y == 0].mean() + 0.2
