@@ -10,18 +10,12 @@ from typing import Any
 
 import polars as pl
 import pytest
+from cli_support import PIPELINE, cli, empty_store, said
 from click.testing import Result
 from openpyxl import load_workbook
-from threadpoolctl import threadpool_limits
-from typer.testing import CliRunner
 
-from leadscore.cli import app
 from leadscore.data.simulator import Tables, write_tables
 from leadscore.features import observed_until, open_snapshots
-from leadscore.settings import Settings
-from leadscore.training.tracking import configure_mlflow, quiet_mlflow
-
-runner = CliRunner()
 
 COLUMNS = [
     "lead_id",
@@ -37,58 +31,16 @@ COLUMNS = [
     "source",
     "deal_value",
 ]
-PIPELINE = """\
-split: {validation_days: 45}
-model:
-  max_rounds: 80
-  early_stopping_rounds: 20
-  lightgbm: {learning_rate: 0.1, num_leaves: 8, max_depth: 3, min_child_samples: 50,
-             min_data_per_group: 50, num_threads: 1}
-"""
 NO_CHAMPION = (
     "No champion model yet: train one with `leadscore train` and promote it with "
     "`leadscore promote RUN_ID`."
 )
 
 
-def cli(home: Path, *args: object) -> Result:
-    """``leadscore ARGS`` with models under ``home``.
-
-    MLflow exports its tracking URI into the environment, so it is removed around every
-    call. BLAS runs on one thread: OpenBLAS threads spinning against other work made the
-    logistic-regression baseline ten times slower on a busy two-core machine.
-    """
-    with pytest.MonkeyPatch.context() as patch, threadpool_limits(limits=1, user_api="blas"):
-        patch.setenv("LEADSCORE_HOME", str(home))
-        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
-        patch.chdir(home)
-        return runner.invoke(app, [str(arg) for arg in args])
-
-
-def said(result: Result) -> str:
-    """Stderr with Rich's line wrapping undone."""
-    return " ".join(result.stderr.split())
-
-
-def _empty_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An MLflow database with its tables created (that takes seconds), built once per
-    session and copied into every home."""
-    template = tmp_path_factory.getbasetemp() / "cli-mlflow-template" / "models" / "mlflow.db"
-    if not template.is_file():
-        with pytest.MonkeyPatch.context() as patch:
-            patch.delenv("MLFLOW_TRACKING_URI", raising=False)
-            configure_mlflow(Settings(home=template.parent.parent))
-            with quiet_mlflow():
-                import mlflow
-
-                mlflow.MlflowClient().search_experiments()
-    return template
-
-
 def _home(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
     home = tmp_path_factory.mktemp(name)
     (home / "models").mkdir()
-    shutil.copy(_empty_store(tmp_path_factory), home / "models" / "mlflow.db")
+    shutil.copy(empty_store(tmp_path_factory), home / "models" / "mlflow.db")
     return home
 
 

@@ -83,9 +83,3 @@ class FeatureEncoder:
             )
         )
         return pl.when(pl.col(name).is_null()).then(None).otherwise(known).alias(name)
-
-    def decode(self, name: str, code: float) -> str | None:
-        """The category behind a code (for reasons)."""
-        if np.isnan(code):
-            return None
-        return self.vocabularies_[name][int(code)]

@@ -34,10 +34,6 @@ FORMAT_VERSION = 1
 PROBABILITY_BOUNDS = (0.001, 0.99)
 
 
-def _margin_to_probability(margin: NDArray[np.float64]) -> NDArray[np.float64]:
-    return np.asarray(1.0 / (1.0 + np.exp(-margin)), dtype=np.float64)
-
-
 class PropensityModel:
     """Calibrated probability that an open lead converts within the horizon."""
 
@@ -154,10 +150,6 @@ class PropensityModel:
         """The logistic-regression baseline's probabilities (trained on the same rows)."""
         self._check_fitted()
         return np.asarray(self.baseline_.predict_proba(matrix)[:, 1], dtype=np.float64)
-
-    def predict_uncalibrated(self, features: pl.DataFrame) -> NDArray[np.float64]:
-        """LightGBM's own probability, before calibration."""
-        return _margin_to_probability(self._margin(self.transform(features)))
 
     def contributions(self, matrix: NDArray[np.float64]) -> NDArray[np.float64]:
         """SHAP contributions to the margin (``pred_contrib``): one column per feature + bias."""
