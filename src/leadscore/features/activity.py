@@ -5,157 +5,280 @@ use only touchpoints with ``timestamp < as_of``. A count over the window of ``w`
 number of touchpoints with ``as_of - w days <= timestamp < as_of``; a recency is the time
 from the last such touchpoint of a family to ``as_of`` in days.
 
-How: each snapshot is joined to its lead's events, events at or after ``as_of`` are dropped,
-and one group-by per snapshot computes every feature as a conditional aggregate
-(:mod:`leadscore.features.builder` runs it). The expressions depend only on the spec and are
-built once per spec.
+How: each snapshot is paired with its lead's events and the pairs at or after ``as_of``
+are dropped (:func:`snapshot_events`). Every remaining event carries small integer codes:
+its snapshot's row, its action, channel and initiator in the spec's vocabularies, and its
+age bucket (the narrowest look-back offset that still contains it). One ``bincount`` per
+vocabulary counts events per (bucket, value, snapshot); a cumulative sum over the buckets
+turns those into the windowed counts, and every feature is read off these few arrays
+(:func:`activity_columns`). The cost is a handful of passes over the events whatever the
+number of features, and it is the same code for one snapshot and for millions.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
+from leadscore.data.schemas import TIMESTAMP
 from leadscore.features.spec import FeatureSpec
 
-__all__ = ["ActivityPlan", "activity_plan", "days_between", "snapshot_events"]
+__all__ = [
+    "ActivityPlan",
+    "SnapshotEvents",
+    "activity_columns",
+    "activity_plan",
+    "enum_code",
+    "enum_of",
+    "float_frame",
+    "lead_pairs",
+    "micros",
+    "snapshot_events",
+]
 
-_DAY_US = 86_400_000_000
-#: Multiplying by the reciprocal (never dividing) gives the same bits for one row and many:
-#: polars divides a column by a scalar as a multiplication by its reciprocal.
-_PER_DAY_US = 1.0 / _DAY_US
-_AGE = "_age_us"
+DAY_US = 86_400_000_000
+#: Days are microseconds times this reciprocal, for one row and for many alike.
+PER_DAY_US = 1.0 / DAY_US
+_SIDES = ("lead", "company")
+_NONE = np.iinfo(np.int64).max
+
+Ints = npt.NDArray[np.integer]
+Floats = npt.NDArray[np.float64]
 
 
-def days_between(start: pl.Expr, end: pl.Expr) -> pl.Expr:
-    """Days from ``start`` to ``end`` as a float (null when either is null)."""
-    return (end - start).dt.total_microseconds().cast(pl.Float64) * _PER_DAY_US
+def micros(series: pl.Series) -> npt.NDArray[np.int64]:
+    """Timestamps as microseconds since the epoch (UTC); nulls come out as the minimum int."""
+    if series.dtype != TIMESTAMP:
+        series = series.cast(TIMESTAMP)
+    return series.to_numpy().view(np.int64)
+
+
+def lead_pairs(snapshots: pl.DataFrame, table: pl.DataFrame) -> tuple[Ints, Ints]:
+    """Every (snapshot row, table row) pair with the same ``lead_id`` (both ``String``).
+
+    One snapshot is matched by a comparison, many by a join that carries only row numbers.
+    """
+    if snapshots.height == 1:
+        ids = table["lead_id"]
+        lead = snapshots["lead_id"][0]
+        same = ids.eq_missing(lead) if ids.null_count() else ids == lead
+        index = np.flatnonzero(same.to_numpy())
+        return np.zeros(len(index), dtype=np.int64), index
+    joined = (
+        snapshots[["lead_id"]]
+        .with_row_index("_row")
+        .join(table[["lead_id"]].with_row_index("_other"), on="lead_id", how="inner")
+    )
+    return joined["_row"].to_numpy(), joined["_other"].to_numpy()
 
 
 @dataclass(frozen=True)
 class ActivityPlan:
-    """What the group-by per snapshot computes, built once per spec.
+    """The vocabularies and look-back offsets of a spec, fixed once per spec.
 
-    ``indicators`` are 0/1 columns added to every event row; ``aggregates`` run over a
-    snapshot's events (rows with a null ``timestamp`` stand for a
-    snapshot without events and count nothing); ``derived`` turn them into the remaining
-    features; ``names`` are the activity columns of the feature matrix, in order.
+    ``actions`` and ``channels`` are the coded vocabularies (an event outside them gets the
+    next code, which no count reads; the trade-fair channel is always coded). ``edges_us``
+    are the look-back offsets in microseconds, ascending; ``trade_fair`` is the trade-fair
+    channel's code; ``families`` gives, per action family, which action codes belong to it.
+    ``names`` are the activity columns of the feature matrix, in order.
     """
 
-    indicators: tuple[pl.Expr, ...]
-    aggregates: tuple[pl.Expr, ...]
-    derived: tuple[pl.Expr, ...]
+    actions: tuple[str, ...]
+    channels: tuple[str, ...]
+    known_channels: int
+    edges_us: npt.NDArray[np.int64]
+    offsets_days: tuple[int, ...]
+    windows_days: tuple[int, ...]
+    trend_days: tuple[int, int]
+    trade_fair: int
+    families: tuple[tuple[str, npt.NDArray[np.bool_]], ...]
     names: tuple[str, ...]
+
+    def codes(self, touchpoints: pl.DataFrame) -> tuple[Ints, Ints, Ints]:
+        """Each touchpoint's action, channel and initiator code (one pass over them)."""
+        codes = touchpoints.select(_code_columns(self.actions, self.channels))
+        action, channel, side = (series.to_numpy() for series in codes.get_columns())
+        return action, channel, side
+
+
+@lru_cache(maxsize=16)
+def _code_columns(actions: tuple[str, ...], channels: tuple[str, ...]) -> tuple[pl.Expr, ...]:
+    vocabularies = {"action": actions, "channel": channels, "initiated_by": _SIDES}
+    return tuple(
+        enum_code(name, vocabulary).fill_null(len(vocabulary)).alias(name)
+        for name, vocabulary in vocabularies.items()
+    )
+
+
+def enum_code(column: str, vocabulary: tuple[str, ...]) -> pl.Expr:
+    """The place of the column's value in ``vocabulary``; null for any other or no value."""
+    return pl.col(column).cast(pl.String).cast(enum_of(vocabulary), strict=False).to_physical()
 
 
 @lru_cache(maxsize=16)
 def _plan(spec_json: str) -> ActivityPlan:
     spec = FeatureSpec.model_validate_json(spec_json)
     assert spec.actions is not None and spec.channels is not None
-    age = pl.col(_AGE)
-    channels = list(spec.channels)
-
-    def count(condition: pl.Expr) -> pl.Expr:
-        return condition.sum().cast(pl.Float64)
-
-    # 0/1 columns computed once per event row; the aggregates only combine them.
-    indicators: dict[str, pl.Expr] = {}
-    for action in spec.actions:
-        indicators[f"_a:{action}"] = pl.col("action") == action
-    for channel in spec.channels:
-        indicators[f"_c:{channel}"] = pl.col("channel") == channel
-    for side in ("lead", "company"):
-        indicators[f"_i:{side}"] = pl.col("initiated_by") == side
-    for w in spec.windows_days:
-        indicators[f"_w:{w}"] = age <= w * _DAY_US
-
-    aggregates: dict[str, pl.Expr] = {}
-    for w in spec.windows_days:
-        inside = pl.col(f"_w:{w}")
-        for action in spec.actions:
-            aggregates[f"n_{action}_{w}d"] = count(pl.col(f"_a:{action}") & inside)
-        for channel in spec.channels:
-            aggregates[f"n_channel_{channel}_{w}d"] = count(pl.col(f"_c:{channel}") & inside)
-        for side in ("lead", "company"):
-            aggregates[f"n_{side}_initiated_{w}d"] = count(pl.col(f"_i:{side}") & inside)
-    aggregates["n_lead_initiated_total"] = count(pl.col("_i:lead"))
-    aggregates["n_company_initiated_total"] = count(pl.col("_i:company"))
-    widest = max(spec.windows_days)
-    known_channel = pl.col("channel").is_in(channels)
-    aggregates[f"distinct_channels_{widest}d"] = (
-        pl.col("channel")
-        .filter(known_channel & (age <= widest * _DAY_US))
-        .n_unique()
-        .cast(pl.Float64)
-    )
-    aggregates["distinct_channels_total"] = (
-        pl.col("channel").filter(known_channel).n_unique().cast(pl.Float64)
-    )
-    recent = spec.trend_recent_days * _DAY_US
-    before = (spec.trend_recent_days + spec.trend_previous_days) * _DAY_US
-    by_lead = pl.col("_i:lead")
-    aggregates["_trend_recent"] = count(by_lead & (age <= recent))
-    aggregates["_trend_previous"] = count(by_lead & (age > recent) & (age <= before))
-    aggregates["trade_fair_contact"] = count(pl.col("channel") == spec.trade_fair_channel)
-    aggregates["_last_any"] = pl.col("timestamp").max()
-    for family, actions in spec.families.items():
-        aggregates[f"_last_{family}"] = (
-            pl.col("timestamp").filter(pl.col("action").is_in(list(actions))).max()
-        )
-    derived = (
-        (
-            pl.col("_trend_recent") * (1.0 / spec.trend_recent_days)
-            - pl.col("_trend_previous") * (1.0 / spec.trend_previous_days)
-        ).alias("engagement_trend"),
-        days_between(pl.col("_last_any"), pl.col("as_of")).alias("days_since_last_touchpoint"),
-        *(
-            days_between(pl.col(f"_last_{family}"), pl.col("as_of")).alias(f"days_since_{family}")
-            for family in spec.families
-        ),
+    channels = spec.channels
+    if spec.trade_fair_channel not in channels:
+        channels = (*channels, spec.trade_fair_channel)
+    offsets = tuple(day for day in spec.offsets_days if day > 0)
+    families = tuple(
+        (family, np.array([a in members for a in (*spec.actions, None)], dtype=np.bool_))
+        for family, members in spec.families.items()
     )
     lead = {name for name, _ in spec.lead_columns} | {"lead_age_days"}
-    names = tuple(info.name for info in spec.features() if info.name not in lead)
     return ActivityPlan(
-        tuple(expr.alias(name) for name, expr in indicators.items()),
-        tuple(expr.alias(name) for name, expr in aggregates.items()),
-        derived,
-        names,
+        actions=spec.actions,
+        channels=channels,
+        known_channels=len(spec.channels),
+        edges_us=np.array([day * DAY_US for day in offsets], dtype=np.int64),
+        offsets_days=offsets,
+        windows_days=spec.windows_days,
+        trend_days=(spec.trend_recent_days, spec.trend_previous_days),
+        trade_fair=channels.index(spec.trade_fair_channel),
+        families=families,
+        names=tuple(info.name for info in spec.features() if info.name not in lead),
     )
 
 
 def activity_plan(spec: FeatureSpec) -> ActivityPlan:
-    """The aggregates and derived expressions of ``spec``'s touchpoint features (cached)."""
+    """The coded vocabularies and offsets of ``spec``'s touchpoint features (cached)."""
     return _plan(spec.model_dump_json())
 
 
-def snapshot_events(snapshots: pl.DataFrame, touchpoints: pl.DataFrame) -> pl.DataFrame:
-    """Each snapshot (``_row``, ``lead_id``, ``as_of``) with its lead's events strictly
-    before ``as_of`` and their age; the lead id is not carried along.
+@dataclass(frozen=True)
+class SnapshotEvents:
+    """The events strictly before each snapshot, one entry per (snapshot, event) pair.
 
-    Every snapshot also keeps one row of its own with null event columns, so that a snapshot
-    without earlier events still gets its (zero) features.
+    ``row`` is the snapshot's row, ``age`` the time from the event to ``as_of`` in
+    microseconds (always > 0), ``action``, ``channel`` and ``side`` the event's codes.
     """
-    events = touchpoints.select(
-        "lead_id",
-        "timestamp",
-        *(pl.col(name).cast(pl.Categorical) for name in ("action", "channel", "initiated_by")),
+
+    row: Ints
+    age: npt.NDArray[np.int64]
+    action: Ints
+    channel: Ints
+    side: Ints
+
+
+def snapshot_events(
+    snapshots: pl.DataFrame, touchpoints: pl.DataFrame, plan: ActivityPlan
+) -> SnapshotEvents:
+    """Pair each snapshot (``lead_id``, ``as_of``) with its lead's events before ``as_of``."""
+    row, event = lead_pairs(snapshots, touchpoints)
+    age = micros(snapshots["as_of"])[row]
+    age -= micros(touchpoints["timestamp"])[event]
+    before = age > 0
+    if not before.all():
+        row, event, age = row[before], event[before], age[before]
+    action, channel, side = plan.codes(touchpoints)
+    return SnapshotEvents(row, age, action[event], channel[event], side[event])
+
+
+def _cumulative(
+    events: SnapshotEvents, code: Ints, bucket: Ints, shape: tuple[int, int, int]
+) -> Floats:
+    """Events per (offset slot, code, snapshot), summed over the slots up to each one.
+
+    ``bucket`` is each event's offset slot (the last slot holds every event older than the
+    widest offset), so slot ``k`` of the result counts the events no older than offset
+    ``k`` and the last slot counts them all. The snapshot axis is the last one: every
+    feature column is a contiguous row of the result.
+    """
+    width, values, rows = shape
+    index = bucket * values  # one temporary, updated in place: fresh memory is not free
+    index += code
+    index *= rows
+    index += events.row
+    # Weights make the counts float64 at once (exact below 2**53).
+    counts: Floats = np.bincount(
+        index, weights=np.ones(len(index)), minlength=width * values * rows
+    ).astype(np.float64, copy=False)
+    del index
+    counts = counts.reshape(shape)
+    np.cumsum(counts, axis=0, out=counts)
+    return counts
+
+
+def activity_columns(events: SnapshotEvents, rows: int, plan: ActivityPlan) -> dict[str, Floats]:
+    """The activity columns (``plan.names``) of ``rows`` snapshots from their events,
+    each a float array in snapshot-row order; a recency without any event is NaN."""
+    # The narrowest offset with age <= offset; len(offsets) for older events.
+    bucket = np.searchsorted(plan.edges_us, events.age, side="left")
+    width = len(plan.edges_us) + 1
+    slot = {day: k for k, day in enumerate(plan.offsets_days)}
+    everything = width - 1
+    actions = _cumulative(events, events.action, bucket, (width, len(plan.actions) + 1, rows))
+    channels = _cumulative(events, events.channel, bucket, (width, len(plan.channels) + 1, rows))
+    sides = _cumulative(events, events.side, bucket, (width, len(_SIDES) + 1, rows))
+    del bucket
+
+    columns: dict[str, Floats] = {}
+    for day in plan.windows_days:
+        k = slot[day]
+        for a, name in enumerate(plan.actions):
+            columns[f"n_{name}_{day}d"] = actions[k, a]
+        for c, name in enumerate(plan.channels[: plan.known_channels]):
+            columns[f"n_channel_{name}_{day}d"] = channels[k, c]
+        for s, name in enumerate(_SIDES):
+            columns[f"n_{name}_initiated_{day}d"] = sides[k, s]
+    for s, name in enumerate(_SIDES):
+        columns[f"n_{name}_initiated_total"] = sides[everything, s]
+    known = channels[:, : plan.known_channels]
+    widest = max(plan.windows_days)
+    columns[f"distinct_channels_{widest}d"] = (known[slot[widest]] > 0).sum(
+        axis=0, dtype=np.float64
     )
-    columns = ("_row", "as_of", "timestamp", "action", "channel", "initiated_by")
-    before = (
-        snapshots.join(events, on="lead_id", how="inner")
-        .filter(pl.col("timestamp") < pl.col("as_of"))
-        .select(columns)
-    )
-    own = snapshots.select(
-        "_row",
-        "as_of",
-        *(
-            pl.lit(None, dtype=events.schema[name]).alias(name)
-            for name in ("timestamp", "action", "channel", "initiated_by")
-        ),
-    )
-    return pl.concat([own, before], how="vertical").with_columns(
-        (pl.col("as_of") - pl.col("timestamp")).dt.total_microseconds().alias(_AGE)
-    )
+    columns["distinct_channels_total"] = (known[everything] > 0).sum(axis=0, dtype=np.float64)
+    recent_days, previous_days = plan.trend_days
+    recent = sides[slot[recent_days], 0]
+    previous = sides[slot[recent_days + previous_days], 0] - recent
+    columns["engagement_trend"] = recent * (1.0 / recent_days) - previous * (1.0 / previous_days)
+    columns["trade_fair_contact"] = channels[everything, plan.trade_fair]
+
+    # The youngest event per (action code, snapshot) in one pass; a family's recency is
+    # the youngest over its actions.
+    youngest = np.full((len(plan.actions) + 1, rows), _NONE, dtype=np.int64)
+    index = events.action.astype(np.int64)
+    index *= rows
+    index += events.row
+    np.minimum.at(youngest.reshape(-1), index, events.age)
+    del index
+    recency = {"days_since_last_touchpoint": np.ones(len(plan.actions) + 1, dtype=np.bool_)}
+    recency |= {f"days_since_{family}": members for family, members in plan.families}
+    for name, members in recency.items():
+        last = youngest[members].min(axis=0, initial=_NONE)
+        days = last * PER_DAY_US
+        days[last == _NONE] = np.nan
+        columns[name] = days
+    return columns
+
+
+def float_frame(columns: dict[str, Floats], names: tuple[str, ...], rows: int) -> pl.DataFrame:
+    """A ``Float64`` frame of the named columns, NaN as null.
+
+    One row is built row-wise (a column at a time costs more than the row itself); a
+    column that is null there is given its type afterwards.
+    """
+    if rows != 1:
+        return pl.DataFrame([pl.Series(name, columns[name], nan_to_null=True) for name in names])
+    values: list[float | None] = [float(columns[name][0]) for name in names]
+    missing = [i for i, value in enumerate(values) if value is not None and math.isnan(value)]
+    for i in missing:
+        values[i] = None
+    frame = pl.DataFrame([tuple(values)], schema=names, orient="row")
+    for i in missing:
+        frame.replace_column(i, pl.Series(names[i], [None], dtype=pl.Float64))
+    return frame
+
+
+@lru_cache(maxsize=256)
+def enum_of(categories: tuple[str, ...]) -> pl.Enum:
+    """The enum type of these categories (cached: building one costs more than using it)."""
+    return pl.Enum(categories)

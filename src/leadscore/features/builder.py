@@ -8,11 +8,20 @@ Training, batch scoring, online scoring of one lead and the distributed path all
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from leadscore.data.schemas import TIMESTAMP
 from leadscore.errors import DataError
-from leadscore.features.activity import activity_plan, days_between, snapshot_events
+from leadscore.features.activity import (
+    PER_DAY_US,
+    activity_columns,
+    activity_plan,
+    float_frame,
+    lead_pairs,
+    micros,
+    snapshot_events,
+)
 from leadscore.features.spec import FeatureSpec
 
 __all__ = ["TOUCHPOINT_COLUMNS", "build_features"]
@@ -20,9 +29,16 @@ __all__ = ["TOUCHPOINT_COLUMNS", "build_features"]
 TOUCHPOINT_COLUMNS = ("lead_id", "timestamp", "action", "channel", "initiated_by")
 #: Up to this many snapshots are built in one pass without estimating the join size.
 SMALL_SNAPSHOTS = 50_000
-#: Snapshot-by-event rows per pass (about 100 bytes each with their indicator columns)
+#: Snapshot-by-event pairs per pass (about 50 bytes each with their codes and counts)
 #: before leads are partitioned.
 JOIN_ROWS = 4_000_000
+
+
+def _cast(frame: pl.DataFrame, dtypes: dict[str, pl.DataType]) -> pl.DataFrame:
+    """``frame`` with the given columns cast, touching only those of another type."""
+    schema = frame.schema
+    changed = [frame[name].cast(dtype) for name, dtype in dtypes.items() if schema[name] != dtype]
+    return frame.with_columns(changed) if changed else frame
 
 
 def _lead_fields(leads: pl.DataFrame, spec: FeatureSpec) -> pl.DataFrame:
@@ -33,46 +49,65 @@ def _lead_fields(leads: pl.DataFrame, spec: FeatureSpec) -> pl.DataFrame:
             f"The leads table has no column {', '.join(repr(m) for m in missing)}, "
             "which the feature spec uses; add it or remove it from the pipeline's features."
         )
-    return leads.select(
-        pl.col("lead_id").cast(pl.String),
-        pl.col("created_at").cast(TIMESTAMP),
-        *(
-            pl.col(name).cast(pl.String) if kind == "categorical" else pl.col(name).cast(pl.Float64)
-            for name, kind in spec.lead_columns
-        ),
-    )
+    dtypes: dict[str, pl.DataType] = {"lead_id": pl.String(), "created_at": TIMESTAMP}
+    for name, kind in spec.lead_columns:
+        dtypes[name] = pl.String() if kind == "categorical" else pl.Float64()
+    return _cast(leads[list(dtypes)], dtypes)  # lead_id and created_at first: see _features
 
 
-def _plan_features(
-    leads: pl.DataFrame, touchpoints: pl.DataFrame, snapshots: pl.DataFrame, spec: FeatureSpec
-) -> pl.DataFrame:
-    """One pass: snapshots with their lead's fields and earlier events, grouped per snapshot.
+def _lead_rows(snapshots: pl.DataFrame, fields: pl.DataFrame) -> np.ndarray:
+    """The row of each snapshot's lead in ``fields``, in snapshot order.
 
-    Eager on purpose: for one lead (online scoring) planning a lazy query costs more than
-    running it; for large batches the work is the same.
+    Raises DataError when a snapshot's lead is missing from the leads table or is there
+    more than once.
     """
-    plan = activity_plan(spec)
-    keyed = snapshots.with_row_index("_row")
-    exploded = snapshot_events(keyed, touchpoints).with_columns(plan.indicators)
-    if snapshots.height == 1:
-        # One snapshot is one group: the same aggregates over the whole frame, minus the
-        # group-by's own cost (online scoring of one lead).
-        per_snapshot = exploded.select(plan.aggregates)
-    else:
-        per_snapshot = exploded.group_by("_row").agg(plan.aggregates).sort("_row").drop("_row")
-    del exploded
-    fields = snapshots.join(leads, on="lead_id", how="left", maintain_order="left")
-    return pl.concat([fields, per_snapshot], how="horizontal").with_columns(
-        *plan.derived,
-        lead_age_days=days_between(pl.col("created_at"), pl.col("as_of")),
+    row, index = lead_pairs(snapshots, fields)
+    found = np.bincount(row, minlength=snapshots.height)
+    if (found == 1).all():
+        order = np.empty(snapshots.height, dtype=np.int64)
+        order[row] = index
+        return order
+    unknown = snapshots["lead_id"].gather(np.flatnonzero(found == 0))
+    if unknown.len():
+        raise DataError(
+            f"{unknown.len()} snapshot(s) name a lead_id missing from the leads table "
+            f"(first: {unknown.head(5).to_list()})."
+        )
+    doubled = snapshots["lead_id"].gather(np.flatnonzero(found > 1)).unique(maintain_order=True)
+    raise DataError(
+        f"The leads table holds {doubled.len()} lead_id(s) more than once "
+        f"(first: {doubled.head(5).to_list()}); each lead must be one row."
     )
 
 
-def _frame(table: pl.DataFrame | pl.LazyFrame, wanted: pl.DataFrame) -> pl.DataFrame:
-    """A table as a DataFrame, lazily filtered to the wanted leads when it is not one yet."""
+def _features(
+    fields: pl.DataFrame, touchpoints: pl.DataFrame, snapshots: pl.DataFrame, spec: FeatureSpec
+) -> pl.DataFrame:
+    """One pass: the snapshots with their lead's fields and the counts of earlier events."""
+    plan = activity_plan(spec)
+    columns = activity_columns(
+        snapshot_events(snapshots, touchpoints, plan), snapshots.height, plan
+    )
+    order = _lead_rows(snapshots, fields)
+    same = fields.height == len(order) and bool((order == np.arange(len(order))).all())
+    lead = fields if same else fields[order]
+    age = micros(snapshots["as_of"]) - micros(lead["created_at"])
+    columns["lead_age_days"] = age.astype(np.float64) * PER_DAY_US
+    if lead["created_at"].null_count():
+        columns["lead_age_days"][lead["created_at"].is_null().to_numpy()] = np.nan
+    numeric = ("lead_age_days", *plan.names)
+    return pl.concat(
+        [snapshots, lead[:, 2:], float_frame(columns, numeric, snapshots.height)],
+        how="horizontal",
+    )
+
+
+def _frame(table: pl.DataFrame | pl.LazyFrame, snapshots: pl.DataFrame) -> pl.DataFrame:
+    """A table as a DataFrame, lazily filtered to the snapshots' leads when it is not one yet."""
     if isinstance(table, pl.DataFrame):
         return table
-    return table.join(wanted.lazy(), on="lead_id", how="semi").collect()
+    wanted = snapshots[["lead_id"]].unique().lazy()
+    return table.join(wanted, on="lead_id", how="semi").collect()
 
 
 def _chunks(touchpoints: pl.DataFrame, snapshots: pl.DataFrame) -> int:
@@ -102,30 +137,19 @@ def build_features(
     the partition, not the data.
     """
     names = spec.feature_names()
-    keyed = snapshots.select(pl.col("lead_id").cast(pl.String), pl.col("as_of").cast(TIMESTAMP))
-    wanted = keyed.select("lead_id").unique()
-    events = _frame(touchpoints, wanted).select(TOUCHPOINT_COLUMNS)
-    if events.schema["lead_id"] != pl.String:
-        events = events.with_columns(pl.col("lead_id").cast(pl.String))
-    fields = _lead_fields(_frame(leads, wanted), spec)
+    keyed = _cast(snapshots[["lead_id", "as_of"]], {"lead_id": pl.String(), "as_of": TIMESTAMP})
+    events = _cast(_frame(touchpoints, keyed)[list(TOUCHPOINT_COLUMNS)], {"lead_id": pl.String()})
+    fields = _lead_fields(_frame(leads, keyed), spec)
     parts = _chunks(events, keyed)
     if parts == 1:
-        frame = _plan_features(fields, events, keyed, spec)
+        frame = _features(fields, events, keyed, spec)
     else:
         keyed = keyed.with_row_index("_row").with_columns(
             _part=pl.col("lead_id").hash(seed=0) % parts
         )
         pieces = [
-            _plan_features(fields, events, chunk.select("lead_id", "as_of"), spec).with_columns(
-                chunk["_row"]
-            )
+            _features(fields, events, chunk[["lead_id", "as_of"]], spec).with_columns(chunk["_row"])
             for (_,), chunk in keyed.group_by("_part")
         ]
         frame = pl.concat(pieces).sort("_row")
-    if frame["created_at"].null_count():
-        unknown = frame.filter(pl.col("created_at").is_null())["lead_id"]
-        raise DataError(
-            f"{unknown.len()} snapshot(s) name a lead_id missing from the leads table "
-            f"(first: {unknown.head(5).to_list()})."
-        )
-    return frame.select("lead_id", "as_of", *names)
+    return frame[["lead_id", "as_of", *names]]

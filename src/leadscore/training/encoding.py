@@ -9,10 +9,13 @@ categories natively; the baseline one-hot encodes them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 import polars as pl
 from numpy.typing import NDArray
+
+from leadscore.features.activity import enum_code
 
 __all__ = ["FeatureEncoder"]
 
@@ -49,37 +52,35 @@ class FeatureEncoder:
     def transform(self, frame: pl.DataFrame) -> NDArray[np.float64]:
         """The float64 matrix of ``frame``'s feature columns in fitted order.
 
-        Numeric columns are read as one block (cast only where a column is not ``Float64``
-        yet), so that encoding one row costs little next to the prediction itself.
+        Columns are read as one block (cast only when one is not numeric yet) and
+        categories are coded through an enum cast, all without building a query: encoding
+        one row must cost little next to the prediction itself.
         """
-        numeric = self.numeric_
-        schema = frame.schema
-        needs_cast = [name for name in numeric if schema[name] != pl.Float64]
-        block = frame.drop([c for c in frame.columns if c not in self.numeric_set_])
-        if block.columns != numeric:
-            block = frame.select(numeric)
-        if needs_cast:
-            block = block.with_columns(pl.col(needs_cast).cast(pl.Float64))
+        numeric = frame[self.numeric_]
+        block = numeric.to_numpy()
+        if block.dtype != np.float64:  # a column that is not numeric yet
+            block = numeric.select(pl.all().cast(pl.Float64)).to_numpy()
         matrix = np.empty((frame.height, len(self.names_)), dtype=np.float64)
         positions = self.positions_
-        matrix[:, [positions[name] for name in numeric]] = block.to_numpy()
+        matrix[:, [positions[name] for name in self.numeric_]] = block
         if self.vocabularies_:
+            names = list(self.vocabularies_)
             codes = frame.select(
-                self._codes(name, vocabulary) for name, vocabulary in self.vocabularies_.items()
-            ).to_numpy()
-            matrix[:, [positions[name] for name in self.vocabularies_]] = codes
+                _code_columns(tuple((n, self.vocabularies_[n][:-1]) for n in names))
+            )
+            matrix[:, [positions[name] for name in names]] = codes.to_numpy()
         return matrix
 
-    @staticmethod
-    def _codes(name: str, vocabulary: tuple[str, ...]) -> pl.Expr:
-        known = (
-            pl.col(name)
-            .cast(pl.String)
-            .replace_strict(
-                vocabulary[:-1],
-                list(range(len(vocabulary) - 1)),
-                default=len(vocabulary) - 1,
-                return_dtype=pl.Float64,
-            )
-        )
-        return pl.when(pl.col(name).is_null()).then(None).otherwise(known).alias(name)
+
+@lru_cache(maxsize=64)
+def _code_columns(vocabularies: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[pl.Expr, ...]:
+    """Per column, the code of its value among ``known`` values, ``len(known)`` (the code
+    of ``other``) for any other value, null for a missing one; built once per vocabulary."""
+    return tuple(
+        pl.when(pl.col(name).is_null())
+        .then(None)
+        .otherwise(enum_code(name, known).fill_null(len(known)))
+        .cast(pl.Float64)
+        .alias(name)
+        for name, known in vocabularies
+    )

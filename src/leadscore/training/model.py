@@ -136,11 +136,16 @@ class PropensityModel:
         """Calibrated probabilities from an already encoded matrix."""
         self._check_fitted()
         margin = self._margin(matrix)
-        if isinstance(self.calibrator_, IsotonicRegression):
-            out = self.calibrator_.predict(margin)
+        # The fitted calibrators' own formulas, without scikit-learn's input checks (they
+        # cost more than the prediction of one lead).
+        calibrator = self.calibrator_
+        if isinstance(calibrator, IsotonicRegression):
+            # Linear between the thresholds, clipped outside (out_of_bounds="clip").
+            out = np.interp(margin, calibrator.X_thresholds_, calibrator.y_thresholds_)
         else:
-            out = self.calibrator_.predict_proba(margin.reshape(-1, 1))[:, 1]
-        return np.clip(np.asarray(out, dtype=np.float64), *PROBABILITY_BOUNDS)
+            logit = margin * float(calibrator.coef_[0, 0]) + float(calibrator.intercept_[0])
+            out = 1.0 / (1.0 + np.exp(-logit))
+        return np.asarray(np.clip(out, *PROBABILITY_BOUNDS), dtype=np.float64)
 
     def predict_proba(self, features: pl.DataFrame) -> NDArray[np.float64]:
         """Calibrated probability of each row of the feature frame."""
