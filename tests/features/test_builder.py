@@ -170,7 +170,7 @@ def test_partitioned_leads_give_the_same_matrix(
     whole = build_features(small_run.leads, small_run.touchpoints, snapshots, spec)
     monkeypatch.setattr(builder, "SMALL_SNAPSHOTS", 10)
     monkeypatch.setattr(builder, "JOIN_ROWS", 5_000)
-    assert builder._chunks(small_run.touchpoints, snapshots) > 3
+    assert builder._parts(small_run.touchpoints, snapshots) > 3
     parts = build_features(small_run.leads, small_run.touchpoints, snapshots, spec)
     assert parts.equals(whole)
 

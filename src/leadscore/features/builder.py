@@ -29,9 +29,9 @@ __all__ = ["TOUCHPOINT_COLUMNS", "build_features"]
 TOUCHPOINT_COLUMNS = ("lead_id", "timestamp", "action", "channel", "initiated_by")
 #: Up to this many snapshots are built in one pass without estimating the join size.
 SMALL_SNAPSHOTS = 50_000
-#: Snapshot-by-event pairs per pass (about 50 bytes each with their codes and counts)
-#: before leads are partitioned.
-JOIN_ROWS = 4_000_000
+#: Snapshot-by-event pairs per pass before leads are partitioned: each pair needs about
+#: 100 bytes at the peak (its row numbers, age, codes and their temporaries).
+JOIN_ROWS = 8_000_000
 
 
 def _cast(frame: pl.DataFrame, dtypes: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -110,9 +110,12 @@ def _frame(table: pl.DataFrame | pl.LazyFrame, snapshots: pl.DataFrame) -> pl.Da
     return table.join(wanted, on="lead_id", how="semi").collect()
 
 
-def _chunks(touchpoints: pl.DataFrame, snapshots: pl.DataFrame) -> int:
-    """How many lead partitions keep the snapshot-by-event join under ``JOIN_ROWS``."""
+def _parts(touchpoints: pl.DataFrame, snapshots: pl.DataFrame) -> int:
+    """How many lead partitions keep the snapshot-by-event pairs under ``JOIN_ROWS``."""
     if snapshots.height < SMALL_SNAPSHOTS:
+        return 1
+    most = snapshots.group_by("lead_id").len().select(pl.col("len").max()).item()
+    if touchpoints.height * most <= JOIN_ROWS:  # a bound, cheap to compute
         return 1
     per_lead = touchpoints.group_by("lead_id").len()
     joined = (
@@ -121,6 +124,15 @@ def _chunks(touchpoints: pl.DataFrame, snapshots: pl.DataFrame) -> int:
         .item()
     )
     return max(1, -(-int(joined) // JOIN_ROWS))
+
+
+def _by_lead(table: pl.DataFrame, parts: int) -> dict[int, pl.DataFrame]:
+    """``table`` split into ``parts`` partitions by a hash of ``lead_id``."""
+    split = table.with_columns(_part=pl.col("lead_id").hash(seed=0) % parts)
+    return {
+        key: frame
+        for (key,), frame in split.partition_by("_part", as_dict=True, include_key=False).items()
+    }
 
 
 def build_features(
@@ -140,16 +152,23 @@ def build_features(
     keyed = _cast(snapshots[["lead_id", "as_of"]], {"lead_id": pl.String(), "as_of": TIMESTAMP})
     events = _cast(_frame(touchpoints, keyed)[list(TOUCHPOINT_COLUMNS)], {"lead_id": pl.String()})
     fields = _lead_fields(_frame(leads, keyed), spec)
-    parts = _chunks(events, keyed)
+    parts = _parts(events, keyed)
     if parts == 1:
         frame = _features(fields, events, keyed, spec)
     else:
-        keyed = keyed.with_row_index("_row").with_columns(
-            _part=pl.col("lead_id").hash(seed=0) % parts
-        )
+        # Each partition of snapshots meets only its own leads' events and fields.
+        snapshot_parts = _by_lead(keyed.with_row_index("_row"), parts)
+        event_parts = _by_lead(events, parts)
+        field_parts = _by_lead(fields, parts)
+        empty = events.clear()
         pieces = [
-            _features(fields, events, chunk[["lead_id", "as_of"]], spec).with_columns(chunk["_row"])
-            for (_,), chunk in keyed.group_by("_part")
+            _features(
+                field_parts.get(key, fields.clear()),
+                event_parts.get(key, empty),
+                chunk[["lead_id", "as_of"]],
+                spec,
+            ).with_columns(chunk["_row"])
+            for key, chunk in snapshot_parts.items()
         ]
         frame = pl.concat(pieces).sort("_row")
     return frame[["lead_id", "as_of", *names]]
