@@ -193,3 +193,32 @@ def test_extra_lead_columns_declared_in_the_pipeline_become_features() -> None:
     info = spec.info()
     assert info["segment"].describe("smb") == "customer segment: smb"
     assert info["growth"].kind == "numeric"
+
+
+def test_events_outside_the_vocabulary_count_only_where_no_vocabulary_applies() -> None:
+    spec = SPEC.model_copy(update={"channels": ("web", "phone")})  # trade_fair not in it
+    out = build_features(_leads(), _touchpoints(), _snapshots([("a", 40)]), spec).row(0, named=True)
+    # The booth visit (action and channel outside the vocabularies) on day 31:
+    assert out["trade_fair_contact"] == 1.0
+    assert out["distinct_channels_total"] == 2.0  # only known channels are counted
+    assert out["n_lead_initiated_total"] == 5.0
+    assert out["days_since_last_touchpoint"] == pytest.approx(9.0)
+    assert "n_channel_trade_fair_90d" not in out
+
+
+def test_a_lead_without_events_alone_gets_typed_missing_recencies() -> None:
+    out = build_features(_leads(), _touchpoints().clear(), _snapshots([("b", 30)]), SPEC)
+    numeric = [name for name in SPEC.feature_names() if name not in SPEC.categorical]
+    assert all(out.schema[name] == pl.Float64 for name in numeric)
+    row = out.row(0, named=True)
+    assert row["days_since_last_touchpoint"] is None and row["days_since_web"] is None
+    assert row["n_page_view_90d"] == 0.0 and row["engagement_trend"] == 0.0
+    assert row["company_size"] is None and row["lead_age_days"] == pytest.approx(20.0)
+
+
+def test_a_lead_listed_twice_is_refused() -> None:
+    leads = pl.concat([_leads(), _leads().head(1)])
+    with pytest.raises(DataError, match=r"holds 1 lead_id\(s\) more than once.*'a'"):
+        build_features(leads, _touchpoints(), _snapshots([("a", 30), ("b", 30)]), SPEC)
+    with pytest.raises(DataError, match=r"more than once"):
+        build_features(leads, _touchpoints(), _snapshots([("a", 30)]), SPEC)
