@@ -9,6 +9,7 @@ as ``leadscore train``), and compare on the test snapshots
   from observable data only, the best any model can do).
 
     .venv/bin/python benchmarks/propensity_quality.py [--leads 20000] [--seeds 42 1 2]
+        [--pipeline pipelines/propensity.yaml]
 """
 
 from __future__ import annotations
@@ -25,17 +26,17 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from leadscore.data.simulator import SimulationConfig, default_world, simulate
-from leadscore.training.config import PipelineConfig
+from leadscore.training.config import PipelineConfig, load_pipeline
 from leadscore.training.propensity import train_propensity
 from observable_ceiling import observable_ceiling
 
 
-def _one(seed: int, leads: int) -> dict[str, float]:
+def _one(seed: int, leads: int, pipeline: PipelineConfig) -> dict[str, float]:
     config = SimulationConfig(leads=leads, seed=seed)
     tables = simulate(config)
     started = time.perf_counter()
     result = train_propensity(
-        tables.leads, tables.touchpoints, tables.outcomes, PipelineConfig(), truth=tables.truth
+        tables.leads, tables.touchpoints, tables.outcomes, pipeline, truth=tables.truth
     )
     seconds = time.perf_counter() - started
     ceiling = observable_ceiling(tables, config, default_world())
@@ -66,7 +67,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=20_000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 1, 2])
+    parser.add_argument(
+        "--pipeline", type=Path, help="a pipeline file (default: the built-in defaults)"
+    )
     args = parser.parse_args()
+    pipeline = load_pipeline(args.pipeline) if args.pipeline else PipelineConfig()
     header = (
         f"{'seed':>5} {'test':>7} {'model':>7} {'base':>7} {'ceil':>7} {'oracle':>7} "
         f"{'gap':>6} {'gap_ceil':>8} {'brier/or':>8} {'ceil/or':>7} {'ece':>6} {'train_s':>7}"
@@ -74,7 +79,7 @@ def main() -> None:
     print(f"ROC AUC, Brier and ECE on the test snapshots ({args.leads:,} leads)")
     print(header)
     for seed in args.seeds:
-        r = _one(seed, args.leads)
+        r = _one(seed, args.leads, pipeline)
         print(
             f"{seed:>5} {int(r['test_rows']):>7} {r['model_auc']:7.4f} {r['baseline_auc']:7.4f} "
             f"{r['ceiling_auc']:7.4f} {r['oracle_auc']:7.4f} "

@@ -13,10 +13,12 @@ last horizon (90 days) of snapshot dates, as in the shipped split; training uses
 
 Timed, alternating, ``--runs`` times each in this process:
 
-* ours: ``PropensityModel(...).fit(train, y, validation=(valid, yv), spec=spec)`` with the
-  shipped ``PipelineConfig().model`` (DEFAULT_LIGHTGBM, max_rounds, early stopping);
+* ours: ``new_model(config).fit(train, y, validation=(valid, yv), spec=spec)`` with the
+  shipped ``PipelineConfig().model`` (DEFAULT_LIGHTGBM, the learning rate ``auto`` and
+  ``rows_per_round`` resolve for 1,000,000 rows, max_rounds, early stopping);
   this includes encoding, calibration and the logistic-regression baseline;
-* reference: ``lgb.train`` with the same parameters, rounds and early stopping on the same
+* reference: ``lgb.train`` with the same resolved parameters (``training_params``), rounds
+  and early stopping on the same
   already encoded numpy matrices (Dataset construction included), so the ratio is our
   overhead over LightGBM itself.
 
@@ -52,7 +54,7 @@ from leadscore.training.baseline import fit_baseline
 from leadscore.training.config import PipelineConfig, SnapshotConfig
 from leadscore.training.encoding import FeatureEncoder
 from leadscore.training.examples import build_examples
-from leadscore.training.model import PropensityModel
+from leadscore.training.propensity import new_model
 
 MAX_SECONDS: Final = 60.0
 
@@ -120,14 +122,7 @@ def folds(frame: pl.DataFrame, rows: int, validation_days: int) -> Folds:
 def fit_ours(data: Folds, spec: FeatureSpec, config: PipelineConfig) -> tuple[float, int, int]:
     """(seconds, best iteration, rounds trained) of ``PropensityModel.fit``."""
     train, y, valid, yv = data
-    model = PropensityModel(
-        params=config.model.lightgbm,
-        max_rounds=config.model.max_rounds,
-        early_stopping_rounds=config.model.early_stopping_rounds,
-        calibration=config.model.calibration,
-        min_category_count=config.model.min_category_count,
-        seed=config.split.seed,
-    )
+    model = new_model(config)
     started = time.perf_counter()
     model.fit(train, y, validation=(valid, yv), spec=spec)
     seconds = time.perf_counter() - started
@@ -150,7 +145,7 @@ def fit_reference(
         "verbosity": -1,
         "seed": config.split.seed,
         "num_threads": 0,
-        **config.model.lightgbm,
+        **new_model(config).training_params(len(y)),
     }
     rounds: list[int] = []
     started = time.perf_counter()

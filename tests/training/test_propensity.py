@@ -14,7 +14,7 @@ from leadscore.data.simulator import Tables
 from leadscore.errors import ConfigError, DataError, UsageError
 from leadscore.training.config import ModelConfig, PipelineConfig, load_pipeline
 from leadscore.training.model import PropensityModel
-from leadscore.training.propensity import TrainedPropensity
+from leadscore.training.propensity import TrainedPropensity, new_model
 from leadscore.training.split import temporal_split
 
 REPO = Path(__file__).resolve().parents[2]
@@ -93,8 +93,33 @@ def test_the_model_knows_its_features_and_versions(trained: TrainedPropensity) -
     assert set(importance) == set(model.feature_names) and sum(importance.values()) > 0
 
 
-def test_fast_config_is_small() -> None:
-    assert ModelConfig(max_rounds=60).max_rounds == 60
+def test_the_learning_rate_and_rows_per_round_follow_the_table_size() -> None:
+    model = new_model(PipelineConfig())
+    small, large = model.training_params(200_000), model.training_params(1_000_000)
+    assert small["learning_rate"] == 0.02 and small["bagging_fraction"] == 0.8
+    assert large["learning_rate"] == pytest.approx(0.08)
+    assert large["bagging_fraction"] == pytest.approx(0.25) and large["bagging_freq"] == 1
+    assert model.training_params(10_000_000)["learning_rate"] == 0.1
+    # Given values win; bagging switched off is switched on to cap the rows of a round.
+    fixed = PipelineConfig(
+        model=ModelConfig(
+            learning_rate=0.3,
+            rows_per_round=1_000,
+            lightgbm={"bagging_freq": 0, "bagging_fraction": 1.0},
+        )
+    )
+    params = new_model(fixed).training_params(4_000)
+    assert params["learning_rate"] == 0.3
+    assert params["bagging_fraction"] == 0.25 and params["bagging_freq"] == 1
+    uncapped = new_model(PipelineConfig(model=ModelConfig(rows_per_round=None)))
+    assert uncapped.training_params(1_000_000)["bagging_fraction"] == 0.8
+
+
+def test_a_learning_rate_given_twice_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text("model: {learning_rate: 0.1, lightgbm: {learning_rate: 0.05}}")
+    with pytest.raises(ConfigError, match="learning rate is set twice"):
+        load_pipeline(path)
 
 
 def test_the_baseline_learns_from_a_sample_of_a_large_table(

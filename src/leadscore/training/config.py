@@ -32,7 +32,6 @@ Days = Annotated[int, Field(gt=0, le=3650)]
 #: state seen through noisy counts, and deeper trees fit the noise (measured in
 #: ``benchmarks/propensity_quality.py``).
 DEFAULT_LIGHTGBM: dict[str, Any] = {
-    "learning_rate": 0.02,
     "num_leaves": 8,
     "max_depth": 3,
     "min_child_samples": 500,
@@ -72,13 +71,30 @@ class SplitConfig(_Section):
 
 
 class ModelConfig(_Section):
-    """LightGBM parameters, early stopping and the calibration method."""
+    """LightGBM parameters, early stopping and the calibration method.
+
+    ``learning_rate`` ``auto`` depends on the number of training rows (see
+    :func:`leadscore.training.model.auto_learning_rate`); ``rows_per_round`` caps the rows
+    each boosting round samples (LightGBM bagging), ``None`` to use ``bagging_fraction`` as
+    given.
+    """
 
     lightgbm: dict[str, Any] = Field(default_factory=lambda: dict(DEFAULT_LIGHTGBM))
+    learning_rate: Annotated[float, Field(gt=0, le=1)] | Literal["auto"] = "auto"
+    rows_per_round: Annotated[int, Field(gt=0)] | None = 250_000
     max_rounds: Annotated[int, Field(gt=0)] = 3000
     early_stopping_rounds: Annotated[int, Field(gt=0)] = 100
     calibration: Literal["isotonic", "sigmoid"] = "isotonic"
     min_category_count: Annotated[int, Field(ge=1)] = 20
+
+    @model_validator(mode="after")
+    def _check(self) -> ModelConfig:
+        if "learning_rate" in self.lightgbm and self.learning_rate != "auto":
+            raise ValueError(
+                "the learning rate is set twice (model.learning_rate and "
+                "model.lightgbm.learning_rate); keep one"
+            )
+        return self
 
 
 class ScoringConfig(_Section):

@@ -34,6 +34,23 @@ FORMAT_VERSION = 1
 PROBABILITY_BOUNDS = (0.001, 0.99)
 
 
+#: Up to this many training rows the automatic learning rate is ``AUTO_RATE``.
+AUTO_ROWS = 250_000
+AUTO_RATE = 0.02
+MAX_AUTO_RATE = 0.1
+
+
+def auto_learning_rate(rows: int) -> float:
+    """The learning rate ``auto`` stands for: 0.02 up to 250,000 training rows, then in
+    proportion to the rows, up to 0.1 (at 1.25 million).
+
+    Small tables need small steps (on 20,000 simulated leads 0.05 already loses ROC AUC and
+    Brier score); on a million rows larger steps reach the same validation ROC AUC in a
+    fraction of the rounds (``benchmarks/training_speed.py``).
+    """
+    return min(MAX_AUTO_RATE, AUTO_RATE * max(1.0, rows / AUTO_ROWS))
+
+
 class PropensityModel:
     """Calibrated probability that an open lead converts within the horizon."""
 
@@ -41,6 +58,8 @@ class PropensityModel:
         self,
         *,
         params: dict[str, Any] | None = None,
+        learning_rate: float | Literal["auto"] = "auto",
+        rows_per_round: int | None = AUTO_ROWS,
         max_rounds: int = 3000,
         early_stopping_rounds: int = 100,
         calibration: Literal["isotonic", "sigmoid"] = "isotonic",
@@ -48,6 +67,8 @@ class PropensityModel:
         seed: int = 0,
     ) -> None:
         self.params = params
+        self.learning_rate = learning_rate
+        self.rows_per_round = rows_per_round
         self.max_rounds = max_rounds
         self.early_stopping_rounds = early_stopping_rounds
         self.calibration = calibration
@@ -86,8 +107,9 @@ class PropensityModel:
             "verbosity": -1,
             "seed": self.seed,
             "num_threads": 0,
-            **(self.params or {}),
+            **self.training_params(len(labels)),
         }
+        self.training_params_ = params
         train_set = lgb.Dataset(
             x_train,
             label=labels,
@@ -118,6 +140,21 @@ class PropensityModel:
         self.format_version_ = FORMAT_VERSION
         self.library_version_ = __version__
         return self
+
+    def training_params(self, rows: int) -> dict[str, Any]:
+        """The LightGBM parameters a fit on ``rows`` training rows uses: ``params`` with the
+        learning rate resolved and bagging capped at ``rows_per_round`` rows a round."""
+        params = dict(self.params or {})
+        if "learning_rate" not in params:
+            rate = self.learning_rate
+            params["learning_rate"] = auto_learning_rate(rows) if rate == "auto" else rate
+        if self.rows_per_round is not None and rows > self.rows_per_round:
+            fraction = float(params.get("bagging_fraction", 1.0))
+            if params.get("bagging_freq", 0) <= 0:
+                fraction = 1.0
+            params["bagging_fraction"] = min(fraction, self.rows_per_round / rows)
+            params["bagging_freq"] = max(1, int(params.get("bagging_freq", 1)))
+        return params
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "booster_"):

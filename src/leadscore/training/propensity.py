@@ -75,6 +75,8 @@ def new_model(config: PipelineConfig) -> PropensityModel:
     """An unfitted propensity model with the pipeline's model settings."""
     return PropensityModel(
         params=config.model.lightgbm,
+        learning_rate=config.model.learning_rate,
+        rows_per_round=config.model.rows_per_round,
         max_rounds=config.model.max_rounds,
         early_stopping_rounds=config.model.early_stopping_rounds,
         calibration=config.model.calibration,

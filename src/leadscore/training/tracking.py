@@ -444,6 +444,10 @@ def _params(result: TrainedPropensity, data_location: str) -> dict[str, str]:
     params = _flatten(result.config.model_dump(mode="json"), "", {})
     params.update(_flatten(result.split.to_dict(), "split", {}))
     params["model.best_iteration"] = str(result.model.best_iteration_)
+    used = getattr(result.model, "training_params_", {})
+    for key in ("learning_rate", "bagging_fraction"):
+        if key in used:
+            params[f"model.used.{key}"] = f"{used[key]:.6g}"
     params["data_location"] = data_location
     return params
 
