@@ -18,7 +18,7 @@ Timed, alternating, ``--runs`` times each in this process:
   ``rows_per_round`` resolve for 1,000,000 rows, max_rounds, early stopping);
   this includes encoding, calibration and the logistic-regression baseline;
 * reference: ``lgb.train`` with the same resolved parameters (``training_params``), rounds
-  and early stopping on the same
+  and early stopping (``patience``) on the model's own validation sample and the same
   already encoded numpy matrices (Dataset construction included), so the ratio is our
   overhead over LightGBM itself.
 
@@ -127,7 +127,7 @@ def fit_ours(data: Folds, spec: FeatureSpec, config: PipelineConfig) -> tuple[fl
     model.fit(train, y, validation=(valid, yv), spec=spec)
     seconds = time.perf_counter() - started
     # The booster keeps only the best iteration; early stopping ran `patience` rounds past it.
-    rounds = min(model.best_iteration_ + config.model.early_stopping_rounds, model.max_rounds)
+    rounds = min(model.best_iteration_ + model.early_stopping_rounds_, model.max_rounds)
     return seconds, model.best_iteration_, rounds
 
 
@@ -140,13 +140,15 @@ def fit_reference(
     config: PipelineConfig,
 ) -> tuple[float, int, int]:
     """(seconds, best iteration, rounds trained) of bare ``lgb.train`` on encoded matrices."""
+    model = new_model(config)
     params: dict[str, Any] = {
         "objective": "binary",
         "verbosity": -1,
         "seed": config.split.seed,
         "num_threads": 0,
-        **new_model(config).training_params(len(y)),
+        **model.training_params(len(y)),
     }
+    patience = model.patience(params["learning_rate"])
     rounds: list[int] = []
     started = time.perf_counter()
     train_set = lgb.Dataset(
@@ -164,7 +166,7 @@ def fit_reference(
         valid_sets=[valid_set],
         valid_names=["validation"],
         callbacks=[
-            lgb.early_stopping(config.model.early_stopping_rounds, verbose=False),
+            lgb.early_stopping(patience, verbose=False),
             lambda env: rounds.append(env.iteration + 1),
         ],
     )
@@ -197,7 +199,8 @@ def main() -> int:
     )
     print(
         f"model: max_rounds {config.model.max_rounds}, early stopping "
-        f"{config.model.early_stopping_rounds}, lightgbm {config.model.lightgbm}"
+        f"{config.model.early_stopping_rounds} (at 0.02), validation rows "
+        f"{config.model.validation_rows}, lightgbm {new_model(config).training_params(len(y))}"
     )
     del frame
 
@@ -207,7 +210,9 @@ def main() -> int:
     encoder = FeatureEncoder(min_category_count=config.model.min_category_count).fit(
         train, names, categorical
     )
-    x_train, x_valid = encoder.transform(train), encoder.transform(valid)
+    # The same validation rows as the model's own fit (its seeded sample of the fold).
+    sampled, yv_sampled = new_model(config).validation_sample(valid, yv)
+    x_train, x_valid = encoder.transform(train), encoder.transform(sampled)
     encode_seconds = time.perf_counter() - started
 
     print(f"before: {machine_load()}", flush=True)
@@ -216,7 +221,7 @@ def main() -> int:
     for run in range(args.runs):
         for name in ("lgb.train", "PropensityModel.fit"):
             if name == "lgb.train":
-                result = fit_reference(x_train, y, x_valid, yv, encoder, config)
+                result = fit_reference(x_train, y, x_valid, yv_sampled, encoder, config)
                 reference.append(result)
             else:
                 result = fit_ours(data, spec, config)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import polars as pl
@@ -12,6 +13,7 @@ import pytest
 from leadscore.data.schemas import TIMESTAMP
 from leadscore.data.simulator import Tables
 from leadscore.errors import ConfigError, DataError, UsageError
+from leadscore.features import FeatureInfo
 from leadscore.training.config import ModelConfig, PipelineConfig, load_pipeline
 from leadscore.training.model import PropensityModel
 from leadscore.training.propensity import TrainedPropensity, new_model
@@ -113,6 +115,38 @@ def test_the_learning_rate_and_rows_per_round_follow_the_table_size() -> None:
     assert params["bagging_fraction"] == 0.25 and params["bagging_freq"] == 1
     uncapped = new_model(PipelineConfig(model=ModelConfig(rows_per_round=None)))
     assert uncapped.training_params(1_000_000)["bagging_fraction"] == 0.8
+
+
+def test_a_larger_automatic_rate_waits_fewer_rounds_and_a_big_fold_is_sampled() -> None:
+    model = new_model(PipelineConfig())
+    assert model.patience(0.02) == 100 and model.patience(0.08) == 25
+    assert new_model(PipelineConfig(model=ModelConfig(learning_rate=0.08))).patience(0.08) == 100
+    fold = pl.DataFrame({"x": np.arange(600_000)})
+    labels = (np.arange(600_000) % 7 == 0).astype(np.int8)
+    sample, sampled_labels = model.validation_sample(fold, labels)
+    assert sample.height == 250_000 and sampled_labels.size == 250_000
+    assert (sampled_labels == (sample["x"].to_numpy() % 7 == 0)).all()  # rows stay paired
+    again, _ = model.validation_sample(fold, labels)
+    assert again.equals(sample)  # seeded
+    small = fold.head(1_000)
+    assert model.validation_sample(small, labels[:1_000])[0] is small
+
+
+@pytest.mark.parametrize("calibration", ["isotonic", "sigmoid"])
+def test_a_model_stops_and_calibrates_on_its_validation_sample(
+    calibration: Literal["isotonic", "sigmoid"],
+) -> None:
+    rng = np.random.default_rng(0)
+    visits = rng.normal(size=1_500)
+    converted = (visits + rng.normal(size=1_500) > 0.5).astype(np.int8)
+    frame = pl.DataFrame({"visits": visits})
+    info = FeatureInfo("visits", "numeric", "visits", "visits: {value}")
+    model = PropensityModel(
+        max_rounds=20, validation_rows=300, calibration=calibration, params={"num_threads": 1}
+    ).fit(frame[:500], converted[:500], validation=(frame[500:], converted[500:]), infos=(info,))
+    p = model.predict_proba(frame[500:])
+    assert p.shape == (1_000,)
+    assert p[converted[500:] == 1].mean() > p[converted[500:] == 0].mean() + 0.2
 
 
 def test_a_learning_rate_given_twice_is_refused(tmp_path: Path) -> None:

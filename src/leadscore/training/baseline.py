@@ -25,7 +25,7 @@ def _signed_log(x: NDArray[np.float64]) -> NDArray[np.float64]:
 
 #: A linear model gains nothing measurable from more rows than this; larger training sets are
 #: sampled (at random, with a fixed seed) so the baseline stays cheap beside LightGBM.
-MAX_BASELINE_ROWS = 250_000
+MAX_BASELINE_ROWS = 100_000
 
 
 def fit_baseline(

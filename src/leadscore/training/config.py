@@ -76,12 +76,14 @@ class ModelConfig(_Section):
     ``learning_rate`` ``auto`` depends on the number of training rows (see
     :func:`leadscore.training.model.auto_learning_rate`); ``rows_per_round`` caps the rows
     each boosting round samples (LightGBM bagging), ``None`` to use ``bagging_fraction`` as
-    given.
+    given; ``validation_rows`` caps the validation rows that stop the boosting and fit the
+    calibration (a seeded random sample), ``None`` for all.
     """
 
     lightgbm: dict[str, Any] = Field(default_factory=lambda: dict(DEFAULT_LIGHTGBM))
     learning_rate: Annotated[float, Field(gt=0, le=1)] | Literal["auto"] = "auto"
     rows_per_round: Annotated[int, Field(gt=0)] | None = 250_000
+    validation_rows: Annotated[int, Field(gt=0)] | None = 250_000
     max_rounds: Annotated[int, Field(gt=0)] = 3000
     early_stopping_rounds: Annotated[int, Field(gt=0)] = 100
     calibration: Literal["isotonic", "sigmoid"] = "isotonic"

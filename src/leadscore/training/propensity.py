@@ -77,6 +77,7 @@ def new_model(config: PipelineConfig) -> PropensityModel:
         params=config.model.lightgbm,
         learning_rate=config.model.learning_rate,
         rows_per_round=config.model.rows_per_round,
+        validation_rows=config.model.validation_rows,
         max_rounds=config.model.max_rounds,
         early_stopping_rounds=config.model.early_stopping_rounds,
         calibration=config.model.calibration,
