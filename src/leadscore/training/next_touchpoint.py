@@ -111,6 +111,12 @@ class _Fitted:
     encoder_: FeatureEncoder
     spec_: FeatureSpec
 
+    def __init__(
+        self, *, config: EstimatorConfig | None = None, min_category_count: int = 20
+    ) -> None:
+        self.config = config
+        self.min_category_count = min_category_count
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "encoder_"):
             raise UsageError(f"This {type(self).__name__} is not fitted yet; call fit() first.")
@@ -195,12 +201,6 @@ class NaiveUpliftModel(_Fitted):
     selection for effect wherever the state does not fully explain it.
     """
 
-    def __init__(
-        self, *, config: EstimatorConfig | None = None, min_category_count: int = 20
-    ) -> None:
-        self.config = config
-        self.min_category_count = min_category_count
-
     def fit(
         self,
         features: pl.DataFrame,
@@ -237,12 +237,6 @@ class NaiveUpliftModel(_Fitted):
 
 class NextTouchpointModel(_Fitted):
     """The cross-fitted multi-treatment DR-learner; see the module docstring."""
-
-    def __init__(
-        self, *, config: EstimatorConfig | None = None, min_category_count: int = 20
-    ) -> None:
-        self.config = config
-        self.min_category_count = min_category_count
 
     def fit(
         self,
