@@ -140,7 +140,7 @@ def test_promote_usage_errors_exit_2(
 def test_promoting_an_unknown_run_exits_1(project: Path) -> None:
     result = cli(project, "promote", "0" * 32)
     assert result.exit_code == 1, result.output
-    assert f"Run {'0' * 32} has no artifact test_predictions.parquet" in said(result)
+    assert f"No run {'0' * 32} in the tracking store" in said(result)
 
 
 def test_evaluate_json_has_the_keys_of_train(

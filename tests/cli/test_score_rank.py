@@ -93,6 +93,7 @@ def test_score_writes_every_open_lead(
     end = observed_until(small_run.leads, small_run.touchpoints, small_run.outcomes)
     assert summary == {
         "model_uri": "models:/leadscore-propensity@champion",
+        "next_touchpoint_model_uri": None,  # no next-touchpoint champion in this store
         "leads": _open_leads(small_run, end),
         "as_of": end.isoformat(),
         "grades": dict(sorted(scores["grade"].value_counts().iter_rows())),

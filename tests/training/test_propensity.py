@@ -16,6 +16,10 @@ from leadscore.errors import ConfigError, DataError, UsageError
 from leadscore.features import FeatureInfo
 from leadscore.training.config import ModelConfig, PipelineConfig, load_pipeline
 from leadscore.training.model import PropensityModel
+from leadscore.training.next_touchpoint_config import (
+    NextTouchpointConfig,
+    load_next_touchpoint_pipeline,
+)
 from leadscore.training.propensity import TrainedPropensity, new_model
 from leadscore.training.split import temporal_split
 
@@ -171,3 +175,12 @@ def test_the_baseline_learns_from_a_sample_of_a_large_table(
     # It still separates the classes on all rows.
     p = sampled.predict_proba(x)[:, 1]
     assert p[y == 1].mean() > p[y == 0].mean() + 0.2
+
+
+def test_the_next_touchpoint_pipeline_file_is_the_built_in_default() -> None:
+    path = REPO / "pipelines" / "next-touchpoint.yaml"
+    assert load_next_touchpoint_pipeline(path) == NextTouchpointConfig()
+    with pytest.raises(ConfigError, match="is a next-touchpoint pipeline"):
+        load_pipeline(path)
+    with pytest.raises(ConfigError, match="is not a next-touchpoint pipeline"):
+        load_next_touchpoint_pipeline(REPO / "pipelines" / "propensity.yaml")

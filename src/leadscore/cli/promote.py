@@ -9,6 +9,7 @@ import typer
 from leadscore.cli._output import EXIT_CHECK_FAILED, errors_to_exit, print_json, stderr
 from leadscore.errors import UsageError
 from leadscore.settings import get_settings
+from leadscore.training.next_touchpoint_tracking import promote_next_touchpoint, run_kind
 from leadscore.training.workflow import promote_run
 
 __all__ = ["command"]
@@ -30,17 +31,21 @@ def command(
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
 ) -> None:
-    """Set the registry alias `champion` to this run's model if its ROC AUC on the run's test
-    snapshots beats the current champion's on the same snapshots.
+    """Set the registry alias `champion` to this run's model if it beats the current champion
+    on the run's own holdout: ROC AUC on the test snapshots for a propensity model; the doubly
+    robust estimate of the greedy policy's value on the test decision points for a
+    next-touchpoint model.
 
     Exit status 1 when the candidate is not promoted.
     """
     with errors_to_exit():
         if force and not (reason and reason.strip()):
             raise UsageError("--force needs --reason TEXT saying why the rule is overridden.")
-        outcome = promote_run(
-            run_id, settings=get_settings(), data=data, force=force, reason=reason
-        )
+        settings = get_settings()
+        if run_kind(run_id, settings) == "next-touchpoint":
+            outcome = promote_next_touchpoint(run_id, settings=settings, force=force, reason=reason)
+        else:
+            outcome = promote_run(run_id, settings=settings, data=data, force=force, reason=reason)
     if json_output:
         print_json(outcome.to_dict())
     else:

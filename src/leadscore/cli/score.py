@@ -13,11 +13,17 @@ from leadscore.cli._output import errors_to_exit, print_json, stderr
 from leadscore.errors import UsageError
 from leadscore.scoring.export import FORMATS, check_output, write_scores
 from leadscore.scoring.workflow import score_location
-from leadscore.settings import get_settings
+from leadscore.settings import Settings, get_settings
 from leadscore.training.config import load_pipeline
+from leadscore.training.next_touchpoint_tracking import (
+    NEXT_TOUCHPOINT_MODEL_NAME,
+    LoadedNextTouchpoint,
+    load_next_touchpoint,
+)
+from leadscore.training.registry import champion_version
 from leadscore.training.tracking import load_propensity
 
-__all__ = ["command", "parse_as_of"]
+__all__ = ["command", "parse_as_of", "recommender_model"]
 
 
 def parse_as_of(text: str | None, flag: str = "--as-of") -> datetime | None:
@@ -34,6 +40,18 @@ def parse_as_of(text: str | None, flag: str = "--as-of") -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def recommender_model(reference: str, settings: Settings) -> LoadedNextTouchpoint | None:
+    """The next-touchpoint model ``--next-touchpoint`` names: ``none``; ``auto`` for the
+    champion when one exists; else the reference."""
+    if reference == "none":
+        return None
+    if reference == "auto":
+        if champion_version(settings, NEXT_TOUCHPOINT_MODEL_NAME) is None:
+            return None
+        reference = "champion"
+    return load_next_touchpoint(reference, settings)
+
+
 def command(
     data: DataOption,
     out: Annotated[Path, typer.Option("--out", "-o", help=f"Output file: {', '.join(FORMATS)}.")],
@@ -43,23 +61,41 @@ def command(
         typer.Option("--as-of", help="Score as of this time (default: the end of the data)."),
     ] = None,
     pipeline: PipelineOption = None,
+    next_touchpoint: Annotated[
+        str,
+        typer.Option(
+            "--next-touchpoint",
+            help="Next-touchpoint model for the recommendation columns: 'auto' (its champion "
+            "when there is one), 'none', or a reference (run id, models:/"
+            "leadscore-next-touchpoint/VERSION).",
+        ),
+    ] = "auto",
     json_output: Annotated[
         bool, typer.Option("--json", help="Print a JSON summary on stdout.")
     ] = False,
 ) -> None:
-    """Score every open lead: probability, score 0-100, grade, trend, expected revenue, reasons."""
+    """Score every open lead: probability, score 0-100, grade, trend, expected revenue, reasons
+    and, when a next-touchpoint model is there, the next-best touchpoints."""
     with errors_to_exit():
         when = parse_as_of(as_of)
         check_output(out)
         config = load_pipeline(pipeline_path(pipeline)).scoring
         with stderr.status("loading the model …"):
             loaded = load_propensity(model, get_settings())
+            recommender = recommender_model(next_touchpoint, get_settings())
         with stderr.status("scoring open leads …"):
-            scores = score_location(loaded.model, data, config, as_of=when)
+            scores = score_location(
+                loaded.model,
+                data,
+                config,
+                as_of=when,
+                next_touchpoint=recommender.trained if recommender else None,
+            )
         path = write_scores(scores, out)
     grades = scores["grade"].value_counts().sort("grade")
     summary = {
         "model_uri": loaded.uri,
+        "next_touchpoint_model_uri": recommender.uri if recommender else None,
         "leads": scores.height,
         "as_of": scores["as_of"][0].isoformat() if scores.height else None,
         "grades": dict(zip(grades["grade"].to_list(), grades["count"].to_list(), strict=True)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -9,11 +10,14 @@ from rich.console import Console
 from rich.table import Table
 
 from leadscore.cli._models import DataOption, PipelineOption, pipeline_path
+from leadscore.cli._next_touchpoint import render_policy
 from leadscore.cli._output import errors_to_exit, print_json, stderr
 from leadscore.cli._progress import steps
 from leadscore.errors import UsageError
 from leadscore.settings import get_settings
-from leadscore.training.config import load_pipeline
+from leadscore.training.config import load_pipeline, pipeline_kind
+from leadscore.training.next_touchpoint_config import load_next_touchpoint_pipeline
+from leadscore.training.next_touchpoint_workflow import train_next_touchpoint_location
 from leadscore.training.workflow import FlatOptions, train_location, train_summary
 
 __all__ = ["command", "render_quality"]
@@ -53,6 +57,31 @@ def render_quality(
     for note in summary.get("columns", []):
         if note["action"] != "transformed":
             console.print(f"[dim]note:[/] {note['column']}: {note['detail']}", highlight=False)
+
+
+def _train_next_touchpoint(
+    data: str, pipeline: Path | None, flat: FlatOptions | None, json_output: bool
+) -> None:
+    """``train --pipeline`` of a next-touchpoint pipeline: decision points from event data."""
+    if flat is not None:
+        raise UsageError(
+            "A next-touchpoint pipeline trains on event data (leads, touchpoints, outcomes); "
+            "for a flat campaign table give --treatment COLUMN --control VALUE --target COLUMN."
+        )
+    config = load_next_touchpoint_pipeline(pipeline)
+    with steps("training", enabled=not json_output) as progress:
+        summary, record = train_next_touchpoint_location(
+            data, config, settings=get_settings(), progress=progress
+        )
+    if json_output:
+        print_json(summary)
+        return
+    render_policy(summary, Console())
+    stderr.print(
+        f"run {record.run_id} -> {record.model_uri}\n"
+        f"promote it with: leadscore promote {record.run_id}",
+        highlight=False,
+    )
 
 
 def command(
@@ -108,6 +137,9 @@ def command(
             if target is not None
             else None
         )
+        if pipeline_kind(pipeline_path(pipeline)) == "next-touchpoint":
+            _train_next_touchpoint(data, pipeline_path(pipeline), flat, json_output)
+            return
         config = load_pipeline(pipeline_path(pipeline))
         with steps("training", enabled=not json_output) as progress:
             result, record = train_location(

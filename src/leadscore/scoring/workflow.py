@@ -11,6 +11,7 @@ from leadscore.scoring.rank import rank_leads
 from leadscore.scoring.score import score_leads
 from leadscore.training.config import ScoringConfig
 from leadscore.training.model import PropensityModel
+from leadscore.training.next_touchpoint_training import TrainedNextTouchpoint
 
 __all__ = ["rank_location", "score_location"]
 
@@ -21,11 +22,19 @@ def score_location(
     config: ScoringConfig,
     *,
     as_of: datetime | None = None,
+    next_touchpoint: TrainedNextTouchpoint | None = None,
 ) -> pl.DataFrame:
-    """Load and validate the data at ``data`` and score every lead open at ``as_of``."""
+    """Load and validate the data at ``data`` and score every lead open at ``as_of`` (with
+    ``next_touchpoint``, its recommendations too)."""
     dataset = load_dataset(data)
     return score_leads(
-        model, dataset.leads, dataset.touchpoints, dataset.outcomes, config, as_of=as_of
+        model,
+        dataset.leads,
+        dataset.touchpoints,
+        dataset.outcomes,
+        config,
+        as_of=as_of,
+        next_touchpoint=next_touchpoint,
     )
 
 

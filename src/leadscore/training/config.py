@@ -7,7 +7,7 @@ keeps the two equal), so the library also runs without the file.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -17,16 +17,25 @@ from leadscore.features import FeatureSpec
 
 __all__ = [
     "DEFAULT_LIGHTGBM",
+    "PIPELINE_KINDS",
     "ModelConfig",
     "PipelineConfig",
     "ScoringConfig",
     "SnapshotConfig",
     "SplitConfig",
     "load_pipeline",
+    "pipeline_kind",
+    "read_pipeline_file",
+    "validate_pipeline",
 ]
 
 Share = Annotated[float, Field(gt=0, lt=1)]
 Days = Annotated[int, Field(gt=0, le=3650)]
+
+Config = TypeVar("Config", bound=BaseModel)
+
+#: The kinds of pipeline a file can declare with ``kind:``.
+PIPELINE_KINDS: Final = ("propensity", "next-touchpoint")
 
 #: Shallow, strongly regularised trees: the buying stage behind the activity is a small hidden
 #: state seen through noisy counts, and deeper trees fit the noise (measured in
@@ -125,7 +134,7 @@ class PipelineConfig(_Section):
     """One pipeline: what to predict, from which snapshots, with which features and model."""
 
     name: str = "propensity"
-    kind: Literal["propensity", "next-touchpoint"] = "propensity"
+    kind: Literal["propensity"] = "propensity"
     horizon_days: Days = 90
     snapshots: SnapshotConfig = SnapshotConfig()
     split: SplitConfig = SplitConfig()
@@ -134,10 +143,8 @@ class PipelineConfig(_Section):
     scoring: ScoringConfig = ScoringConfig()
 
 
-def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
-    """Read a pipeline file; ``None`` gives the built-in defaults."""
-    if path is None:
-        return PipelineConfig()
+def read_pipeline_file(path: str | Path) -> dict[str, Any]:
+    """The settings mapping of a pipeline file, with clear errors for a missing or broken file."""
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -145,13 +152,45 @@ def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
         raise ConfigError(f"Pipeline file {path} does not exist.") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"Pipeline file {path} is not valid YAML: {exc}") from exc
+    if raw is None:
+        return {}
     if not isinstance(raw, dict):
         raise ConfigError(f"Pipeline file {path} must hold a mapping of settings.")
+    return raw
+
+
+def validate_pipeline(kind: type[Config], raw: dict[str, Any], path: str | Path) -> Config:
+    """``raw`` as a ``kind`` object; every problem named by its key path."""
     try:
-        return PipelineConfig.model_validate(raw)
+        return kind.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}"
             for err in exc.errors()
         )
         raise ConfigError(f"Pipeline file {path} is invalid: {problems}") from exc
+
+
+def pipeline_kind(path: str | Path | None) -> str:
+    """The ``kind`` a pipeline file declares (``propensity`` when it says none)."""
+    if path is None:
+        return "propensity"
+    kind = read_pipeline_file(path).get("kind", "propensity")
+    if kind not in PIPELINE_KINDS:
+        raise ConfigError(
+            f"Pipeline file {path}: kind {kind!r} is unknown; use one of {list(PIPELINE_KINDS)}."
+        )
+    return str(kind)
+
+
+def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
+    """Read a propensity pipeline file; ``None`` gives the built-in defaults."""
+    if path is None:
+        return PipelineConfig()
+    raw = read_pipeline_file(path)
+    if raw.get("kind") == "next-touchpoint":
+        raise ConfigError(
+            f"Pipeline file {path} is a next-touchpoint pipeline; this step needs a "
+            "propensity pipeline (kind: propensity)."
+        )
+    return validate_pipeline(PipelineConfig, raw, path)

@@ -7,11 +7,14 @@ the decision window is one day, and the six company-initiated touchpoints are th
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+from pathlib import Path
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from leadscore.errors import ConfigError
 from leadscore.features import ExtraColumn, FeatureSpec
+from leadscore.training.config import read_pipeline_file, validate_pipeline
 
 __all__ = [
     "DEFAULT_EFFECT_FEATURES",
@@ -23,6 +26,7 @@ __all__ = [
     "NextTouchpointConfig",
     "RulesConfig",
     "UpliftSplitConfig",
+    "load_next_touchpoint_pipeline",
 ]
 
 #: The arm "the company does nothing in the decision window".
@@ -174,11 +178,30 @@ def _default_features() -> FeatureSpec:
 
 
 class NextTouchpointConfig(_Section):
-    """Everything the next-best-touchpoint pipeline needs besides the data."""
+    """Everything the next-best-touchpoint pipeline needs besides the data.
 
+    The defaults are the shipped ``pipelines/next-touchpoint.yaml`` (a test keeps the two
+    equal).
+    """
+
+    name: str = "next-touchpoint"
+    kind: Literal["next-touchpoint"] = "next-touchpoint"
     horizon_days: Days = 90
     decisions: DecisionConfig = DecisionConfig()
     split: UpliftSplitConfig = UpliftSplitConfig()
     features: FeatureSpec = Field(default_factory=_default_features)
     estimator: EstimatorConfig = EstimatorConfig()
     rules: RulesConfig = RulesConfig()
+
+
+def load_next_touchpoint_pipeline(path: str | Path | None = None) -> NextTouchpointConfig:
+    """Read a next-touchpoint pipeline file; ``None`` gives the built-in defaults."""
+    if path is None:
+        return NextTouchpointConfig()
+    raw = read_pipeline_file(path)
+    if raw.get("kind", "propensity") != "next-touchpoint":
+        raise ConfigError(
+            f"Pipeline file {path} is not a next-touchpoint pipeline; it needs "
+            "`kind: next-touchpoint`."
+        )
+    return validate_pipeline(NextTouchpointConfig, raw, path)

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import polars as pl
+from numpy.typing import NDArray
 
 from leadscore.errors import DataError
 from leadscore.features import FeatureSpec
@@ -164,12 +165,14 @@ def next_best_touchpoints(
     snapshots: pl.DataFrame,
     config: NextTouchpointConfig,
     rng: np.random.Generator,
+    base: NDArray[np.float64] | None = None,
 ) -> pl.DataFrame:
-    """The recommendation frame (see :func:`recommendation_frame`) of ``snapshots``
-    (``lead_id, as_of``), their state built point in time with the model's feature spec."""
+    """The recommendation frame (see :func:`recommendation_frame`, also for ``base``) of
+    ``snapshots`` (``lead_id, as_of``), their state built point in time with the model's
+    feature spec."""
     state = with_state(leads, touchpoints, snapshots, model.spec_, config.decisions)
     prediction = model.predict(state)
     rules = contact_state(leads, touchpoints, snapshots, config.rules)
     allowed = allowed_touchpoints(rules, prediction.arms, config.rules)
     served = recommend(prediction, allowed, state["lead_id"], config.rules, rng)
-    return recommendation_frame(snapshots, prediction, served)
+    return recommendation_frame(snapshots, prediction, served, base)

@@ -202,12 +202,22 @@ def recommend(
 
 
 def recommendation_frame(
-    snapshots: pl.DataFrame, prediction: UpliftPrediction, served: Recommendations
+    snapshots: pl.DataFrame,
+    prediction: UpliftPrediction,
+    served: Recommendations,
+    base: NDArray[np.float64] | None = None,
 ) -> pl.DataFrame:
     """One row per snapshot: the served touchpoint, its probability, the control flag, the
     probability under ``none`` and ``next_best_touchpoints`` — the allowed touchpoints with
-    positive uplift, best first, each ``{touchpoint, probability, uplift, uncertainty}``."""
+    positive uplift, best first, each ``{touchpoint, probability, uplift, uncertainty}``.
+
+    ``base`` replaces the uplift model's own probability under ``none`` (e.g. the calibrated
+    propensity of the same snapshots), so that a touchpoint's probability is ``base +
+    uplift`` (clipped to [0, 1]) and agrees with the score shown beside it.
+    """
     arms = prediction.arms
+    none = prediction.probability[:, 0] if base is None else np.asarray(base, dtype=np.float64)
+    probability = np.clip(none[:, None] + prediction.uplift, 0.0, 1.0)
     rows: list[list[dict[str, object]]] = []
     for i in range(snapshots.height):
         ranked = sorted(
@@ -218,7 +228,7 @@ def recommendation_frame(
             [
                 {
                     "touchpoint": arms[a],
-                    "probability": float(prediction.probability[i, a]),
+                    "probability": float(probability[i, a]),
                     "uplift": float(prediction.uplift[i, a]),
                     "uncertainty": float(prediction.uncertainty[i, a]),
                 }
@@ -230,7 +240,7 @@ def recommendation_frame(
         served=pl.Series(np.asarray(arms, dtype=object)[served.served].tolist(), dtype=pl.String),
         served_probability=pl.Series(served.served_probability),
         control=pl.Series(served.control),
-        probability_none=pl.Series(prediction.probability[:, 0]),
+        probability_none=pl.Series(none),
         next_best_touchpoints=pl.Series(
             rows,
             dtype=pl.List(

@@ -44,7 +44,10 @@ __all__ = [
     "Promotion",
     "candidate_holdout",
     "champion_version",
+    "check_run_id",
     "promote",
+    "record_promotion",
+    "run_artifact",
 ]
 
 PROMOTION_METRIC: Final = "roc_auc"
@@ -96,8 +99,9 @@ class CandidateHoldout:
     data_location: str | None
 
 
-def champion_version(settings: Settings) -> int | None:
-    """The registered version the ``champion`` alias points at, or None if there is none."""
+def champion_version(settings: Settings, name: str = PROPENSITY_MODEL_NAME) -> int | None:
+    """The registered version the ``champion`` alias of ``name`` (default
+    ``leadscore-propensity``) points at, or None if there is none."""
     configure_mlflow(settings)
     with quiet_mlflow():
         from mlflow import MlflowClient
@@ -105,7 +109,7 @@ def champion_version(settings: Settings) -> int | None:
 
         try:
             models = MlflowClient().search_registered_models(
-                filter_string=f"name='{PROPENSITY_MODEL_NAME}'"
+                filter_string=f"name='{name}'"
             )
         except MlflowException as exc:
             raise ConfigError(
@@ -118,7 +122,8 @@ def champion_version(settings: Settings) -> int | None:
     return None
 
 
-def _artifact(run_id: str, name: str, settings: Settings) -> pl.DataFrame:
+def run_artifact(run_id: str, name: str, settings: Settings) -> pl.DataFrame:
+    """The Parquet artifact ``name`` of a run, read into memory."""
     configure_mlflow(settings)
     with quiet_mlflow(), tempfile.TemporaryDirectory(prefix="leadscore-promote-") as tmp:
         from mlflow.artifacts import download_artifacts
@@ -133,7 +138,8 @@ def _artifact(run_id: str, name: str, settings: Settings) -> pl.DataFrame:
         return pl.read_parquet(Path(path))
 
 
-def _check_run_id(run_id: str) -> str:
+def check_run_id(run_id: str) -> str:
+    """``run_id`` stripped, or a :class:`UsageError` when it is not an MLflow run id."""
     run_id = run_id.strip()
     if not _RUN_ID.fullmatch(run_id):
         raise UsageError(
@@ -145,8 +151,8 @@ def _check_run_id(run_id: str) -> str:
 
 def candidate_holdout(run_id: str, *, settings: Settings) -> CandidateHoldout:
     """The test snapshots of a candidate run and its ``data_location`` parameter."""
-    run_id = _check_run_id(run_id)
-    snapshots = _artifact(run_id, _PREDICTIONS, settings).select("lead_id", "as_of", "label")
+    run_id = check_run_id(run_id)
+    snapshots = run_artifact(run_id, _PREDICTIONS, settings).select("lead_id", "as_of", "label")
     with quiet_mlflow():
         from mlflow import MlflowClient
 
@@ -180,7 +186,7 @@ def _champion_auc(
             "features can be rebuilt for the run's test snapshots, or promote anyway with "
             "`--force --reason TEXT`."
         )
-    features = _artifact(run_id, _FEATURES, settings)
+    features = run_artifact(run_id, _FEATURES, settings)
     keys = ["lead_id", "as_of"]
     if not features.select(keys).equals(predictions.select(keys)):
         raise ConfigError(
@@ -190,14 +196,17 @@ def _champion_auc(
     return binary_metrics(predictions["label"].to_numpy(), probability)[PROMOTION_METRIC]
 
 
-def _record(run_id: str, version: int, reason: str, *, forced: bool) -> None:
+def record_promotion(
+    run_id: str, version: int, reason: str, *, forced: bool, name: str = PROPENSITY_MODEL_NAME
+) -> None:
+    """Point ``name@champion`` at ``version`` and tag the version and the run with why."""
     from mlflow import MlflowClient
 
     client = MlflowClient()
-    client.set_registered_model_alias(PROPENSITY_MODEL_NAME, CHAMPION_ALIAS, str(version))
+    client.set_registered_model_alias(name, CHAMPION_ALIAS, str(version))
     tags = {"promotion_reason": reason, "promotion_forced": str(forced).lower()}
     for key, value in tags.items():
-        client.set_model_version_tag(PROPENSITY_MODEL_NAME, str(version), key, value)
+        client.set_model_version_tag(name, str(version), key, value)
         client.set_tag(run_id, key, value)
 
 
@@ -223,7 +232,7 @@ def promote(
     reason, or a champion that cannot be scored on the run's holdout, and
     :class:`~leadscore.errors.ConfigError` when the run has no registered model version.
     """
-    run_id = _check_run_id(run_id)
+    run_id = check_run_id(run_id)
     reason = (reason or "").strip() or None
     if force and reason is None:
         raise UsageError(
@@ -237,7 +246,7 @@ def promote(
             "run logged by `leadscore train`."
         )
     version = candidate.version
-    predictions = _artifact(run_id, _PREDICTIONS, settings)
+    predictions = run_artifact(run_id, _PREDICTIONS, settings)
     labels = predictions["label"].to_numpy()
     value = binary_metrics(labels, predictions["probability"].to_numpy())[PROMOTION_METRIC]
     previous = champion_version(settings)
@@ -252,7 +261,7 @@ def promote(
     if force:
         text = f"Forced promotion of version {version} (run {run_id}): {reason}"
         with quiet_mlflow():
-            _record(run_id, version, text, forced=True)
+            record_promotion(run_id, version, text, forced=True)
         return outcome(True, None, text)
     if previous is None:
         text = (
@@ -260,7 +269,7 @@ def promote(
             f"with ROC AUC {value:.4f} on its test snapshots."
         )
         with quiet_mlflow():
-            _record(run_id, version, text, forced=False)
+            record_promotion(run_id, version, text, forced=False)
         return outcome(True, None, text)
 
     champion = load_propensity(f"models:/{PROPENSITY_MODEL_NAME}/{previous}", settings).model
@@ -288,7 +297,7 @@ def promote(
     if value > champion_value:
         text = f"Version {version} (run {run_id}) beats the champion: {figures}."
         with quiet_mlflow():
-            _record(run_id, version, text, forced=False)
+            record_promotion(run_id, version, text, forced=False)
         return outcome(True, champion_value, text)
     return outcome(
         False,

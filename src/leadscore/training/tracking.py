@@ -676,33 +676,43 @@ class ModelReference:
     run_id: str
 
 
-def _by_alias(client: MlflowClient, alias: str) -> Any:
+def _by_alias(client: MlflowClient, alias: str, name: str = PROPENSITY_MODEL_NAME) -> Any:
     from mlflow.exceptions import MlflowException
 
     try:
-        return client.get_model_version_by_alias(PROPENSITY_MODEL_NAME, alias)
+        return client.get_model_version_by_alias(name, alias)
     except MlflowException as exc:
         missing = exc.error_code in ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST")
         if missing and alias == CHAMPION_ALIAS:
+            if name != PROPENSITY_MODEL_NAME:
+                raise ConfigError(
+                    f"There is no champion of {name} yet: train one and promote it with "
+                    "`leadscore promote RUN_ID`."
+                ) from exc
             raise ConfigError(_NO_CHAMPION) from exc
         raise
 
 
-def _version_of_run(client: MlflowClient, run_id: str) -> int | None:
-    versions = client.search_model_versions(f"name='{PROPENSITY_MODEL_NAME}' and run_id='{run_id}'")
+def _version_of_run(
+    client: MlflowClient, run_id: str, name: str = PROPENSITY_MODEL_NAME
+) -> int | None:
+    versions = client.search_model_versions(f"name='{name}' and run_id='{run_id}'")
     return max((int(v.version) for v in versions), default=None)
 
 
-def resolve_model(reference: str, settings: Settings) -> ModelReference:
+def resolve_model(
+    reference: str, settings: Settings, name: str = PROPENSITY_MODEL_NAME
+) -> ModelReference:
     """Where a model reference points: URI, registered version (None if unregistered), run.
 
-    Accepted: ``champion`` (or another alias name), ``models:/leadscore-propensity@ALIAS``,
-    ``models:/leadscore-propensity/VERSION``, ``runs:/RUN_ID/model`` and a bare run id.
+    Accepted: ``champion`` (or another alias name), ``models:/NAME@ALIAS``,
+    ``models:/NAME/VERSION``, ``runs:/RUN_ID/model`` and a bare run id, where ``NAME`` is
+    the registered model ``name`` (default ``leadscore-propensity``).
     Raises :class:`~leadscore.errors.UsageError` for other forms and
     :class:`~leadscore.errors.ConfigError` when the store has no such model or champion.
     """
     configure_mlflow(settings)
-    prefix = f"models:/{PROPENSITY_MODEL_NAME}"
+    prefix = f"models:/{name}"
     uri = reference.strip()
     if _RUN_ID.fullmatch(uri):
         uri = f"runs:/{uri}/{MODEL_NAME}"
@@ -723,13 +733,13 @@ def resolve_model(reference: str, settings: Settings) -> ModelReference:
         client = MlflowClient()
         try:
             if alias:
-                found = _by_alias(client, alias.group(1))
+                found = _by_alias(client, alias.group(1), name)
             elif number:
-                found = client.get_model_version(PROPENSITY_MODEL_NAME, number.group(1))
+                found = client.get_model_version(name, number.group(1))
             else:
                 run_id = run.group(1) if run else ""
                 client.get_run(run_id)
-                return ModelReference(uri, _version_of_run(client, run_id), run_id)
+                return ModelReference(uri, _version_of_run(client, run_id, name), run_id)
         except MlflowException as exc:
             raise ConfigError(
                 f"No model {uri} in the tracking store {settings.tracking_uri}: {exc.message}"

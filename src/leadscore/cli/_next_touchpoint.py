@@ -1,0 +1,70 @@
+"""Rendering of the next-touchpoint pipeline's ``train`` and ``evaluate`` results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["render_policy"]
+
+_POLICIES = (
+    ("model", "the model's recommendations"),
+    ("none", "doing nothing"),
+    ("logged", "what reps did (logged)"),
+    ("random", "random touchpoint or nothing"),
+    ("naive", "naive model (no confounding adjustment)"),
+    ("oracle", "oracle (truly best touchpoint)"),
+)
+
+
+def _interval(estimate: dict[str, Any]) -> str:
+    return f"{estimate['value']:.4f} [{estimate['low']:.4f}, {estimate['high']:.4f}]"
+
+
+def render_policy(summary: dict[str, Any], console: Console) -> None:
+    """Policy values against the truth (simulated data), off-policy estimates, overlap."""
+    truth = summary.get("policy_value")
+    if truth:
+        table = Table(
+            title="Mean true conversion probability under each policy (test period)",
+            title_justify="left",
+        )
+        table.add_column("policy")
+        table.add_column("value", justify="right")
+        for name, label in _POLICIES:
+            if name in truth:
+                table.add_row(label, f"{truth[name]:.4f}")
+        console.print(table)
+        capture = summary["regret_capture"]
+        console.print(
+            f"regret capture: model {capture['model']:.3f}, naive {capture['naive']:.3f} "
+            "(share of the oracle's gain over doing nothing)",
+            highlight=False,
+        )
+    logged = summary["off_policy"]
+    table = Table(
+        title=f"Off-policy estimates from the logged data alone "
+        f"({logged['decision_points']:,} test decision points, 95 % intervals)",
+        title_justify="left",
+    )
+    table.add_column("policy")
+    table.add_column("doubly robust", justify="right")
+    table.add_column("IPS", justify="right")
+    for name in ("model", "none"):
+        table.add_row(name, _interval(logged[name]["dr"]), _interval(logged[name]["ips"]))
+    table.add_row("logged (observed)", f"{logged['logged_value']:.4f}", "")
+    console.print(table)
+    overlap = Table(title="Overlap of the logged touchpoints", title_justify="left")
+    for column in ("touchpoint", "rows", "mean propensity", "clipped", "effective sample size"):
+        overlap.add_column(column, justify="left" if column == "touchpoint" else "right")
+    for arm, facts in summary["overlap"].items():
+        overlap.add_row(
+            arm,
+            f"{facts['rows']:,}",
+            f"{facts['mean_propensity']:.4f}",
+            f"{facts['share_clipped']:.1%}",
+            f"{facts['effective_sample_size']:,.0f}",
+        )
+    console.print(overlap)
