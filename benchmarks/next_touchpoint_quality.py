@@ -31,6 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from features_vs_pandas import DEFAULT_CACHE, machine_load
 from leadscore.data.simulator import SimulationConfig, Tables, simulate
+from leadscore.training.next_touchpoint_config import (
+    NextTouchpointConfig,
+    load_next_touchpoint_pipeline,
+)
 from leadscore.training.next_touchpoint_evaluation import TruthEvaluation, evaluate_against_truth
 from leadscore.training.next_touchpoint_training import train_next_touchpoint
 
@@ -59,10 +63,12 @@ def cached_tables(leads: int, seed: int, cache: Path = DEFAULT_CACHE) -> dict[st
     return {name: pl.read_parquet(folder / f"{name}.parquet") for name in TABLES}
 
 
-def _one(seed: int, leads: int) -> tuple[TruthEvaluation, dict[str, object], float]:
+def _one(
+    seed: int, leads: int, config: NextTouchpointConfig
+) -> tuple[TruthEvaluation, dict[str, object], float]:
     data = cached_tables(leads, seed)
     started = time.perf_counter()
-    trained = train_next_touchpoint(data["leads"], data["touchpoints"], data["outcomes"])
+    trained = train_next_touchpoint(data["leads"], data["touchpoints"], data["outcomes"], config)
     report = evaluate_against_truth(
         trained, data["leads"], data["touchpoints"], data["truth"], seed=seed
     )
@@ -113,11 +119,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=20_000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 1, 2])
+    parser.add_argument(
+        "--pipeline", type=Path, default=None, help="A next-touchpoint pipeline file to try."
+    )
     args = parser.parse_args()
+    config = load_next_touchpoint_pipeline(args.pipeline)
     print(f"next-best-touchpoint quality, {args.leads:,} leads; {machine_load()}")
     reports = []
     for seed in args.seeds:
-        report, split, seconds = _one(seed, args.leads)
+        report, split, seconds = _one(seed, args.leads, config)
         _print(seed, report, split, seconds)
         reports.append(report)
     captures = [(r.regret_capture["model"], r.regret_capture["naive"]) for r in reports]

@@ -112,7 +112,12 @@ def test_demo_runs_the_whole_job_and_is_safe_to_rerun(
     }
     assert "oracle" in payload["train"]
     assert payload["promote"]["promoted"] is True
+    uplift = payload["next_touchpoint"]
+    assert {"model", "none", "logged", "naive", "oracle"} <= set(uplift["policy_value"])
+    assert uplift["model_uri"] == "models:/leadscore-next-touchpoint/1"
+    assert payload["promote_next_touchpoint"]["promoted"] is True
     top = payload["top"]
+    assert all(isinstance(row["next_best_touchpoints"], list) for row in top)
     assert [row["rank"] for row in top] == list(range(1, len(top) + 1))
     assert [row["score"] for row in top] == sorted((row["score"] for row in top), reverse=True)
     assert (tmp_path / "models" / "mlflow.db").is_file()

@@ -2,10 +2,11 @@
 
 It simulates a CRM with ground truth, validates it, trains the propensity model (tracked in
 the local MLflow store), promotes it when it beats the champion, scores every open lead and
-shows the top of the ranked list with reasons and the quality against the oracle. Re-running
-it is safe: the data are rewritten, each run is a new MLflow run, and the champion only
-changes when a run beats it. The next-best-touchpoint model and the forecast join as they
-land.
+shows the top of the ranked list with reasons and the quality against the oracle. The
+next-best-touchpoint model is trained, assessed against the truth and promoted the same way,
+and every lead of the list shows its best touchpoint. Re-running it is safe: the data are
+rewritten, each run is a new MLflow run, and a champion only changes when a run beats it.
+The forecast joins as it lands.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from leadscore.cli._models import pipeline_path
+from leadscore.cli._next_touchpoint import render_policy
 from leadscore.cli._output import EXIT_CHECK_FAILED, errors_to_exit, print_json
 from leadscore.cli._progress import steps
 from leadscore.cli.generate import render_summary
@@ -28,19 +30,27 @@ from leadscore.scoring import rank_leads
 from leadscore.scoring.workflow import score_location
 from leadscore.settings import get_settings
 from leadscore.training.config import load_pipeline
+from leadscore.training.next_touchpoint_config import load_next_touchpoint_pipeline
+from leadscore.training.next_touchpoint_tracking import (
+    load_next_touchpoint,
+    promote_next_touchpoint,
+)
+from leadscore.training.next_touchpoint_workflow import train_next_touchpoint_location
 from leadscore.training.tracking import load_propensity
 from leadscore.training.workflow import promote_run, train_location, train_summary
 
 __all__ = ["command"]
 
 _TOP = 10
+_NEXT_TOUCHPOINT = Path("pipelines/next-touchpoint.yaml")
 
 
 def _top_table(ranked: list[dict[str, Any]]) -> Table:
     table = Table(title=f"Top {len(ranked)} open leads", title_justify="left")
-    for header in ("rank", "lead", "grade", "score", "owner", "why"):
+    for header in ("rank", "lead", "grade", "score", "owner", "why", "next best touchpoint"):
         table.add_column(header, overflow="fold")
     for row in ranked:
+        best = (row.get("next_best_touchpoints") or [None])[0]
         table.add_row(
             str(row["rank"]),
             row["lead_id"],
@@ -48,6 +58,7 @@ def _top_table(ranked: list[dict[str, Any]]) -> Table:
             str(row["score"]),
             row.get("owner") or "",
             "; ".join(row.get("reasons") or []),
+            f"{best['touchpoint']} (+{best['uplift'] * 100:.1f} pts)" if best else "none",
         )
     return table
 
@@ -60,7 +71,8 @@ def command(
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 42,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
 ) -> None:
-    """Run the end-to-end job: simulate a CRM, validate it, train, promote, score and rank."""
+    """Run the end-to-end job: simulate a CRM, validate it, train and promote both models
+    (propensity and next-best-touchpoint), score and rank."""
     console = Console()
     settings = get_settings()
     with errors_to_exit(), steps("demo", enabled=not as_json) as progress:
@@ -74,12 +86,25 @@ def command(
         result, record = train_location(str(out), config, settings=settings, progress=progress)
         progress("promoting the model if it beats the champion")
         promotion = promote_run(record.run_id, settings=settings, data=str(out))
-        progress("scoring every open lead with the champion")
+        uplift, uplift_record = train_next_touchpoint_location(
+            str(out),
+            load_next_touchpoint_pipeline(_NEXT_TOUCHPOINT if _NEXT_TOUCHPOINT.is_file() else None),
+            settings=settings,
+            progress=progress,
+        )
+        progress("promoting the next-touchpoint model if it beats its champion")
+        uplift_promotion = promote_next_touchpoint(uplift_record.run_id, settings=settings)
+        progress("scoring every open lead with the champions")
         champion = load_propensity("champion", settings)
-        scores = score_location(champion.model, str(out), config.scoring)
+        recommender = load_next_touchpoint("champion", settings)
+        scores = score_location(
+            champion.model, str(out), config.scoring, next_touchpoint=recommender.trained
+        )
         ranked = rank_leads(scores, limit=_TOP)
     summary = train_summary(result, record)
-    top = ranked.select("rank", "lead_id", "grade", "score", "owner", "reasons").to_dicts()
+    top = ranked.select(
+        "rank", "lead_id", "grade", "score", "owner", "reasons", "next_best_touchpoints"
+    ).to_dicts()
     if as_json:
         print_json(
             {
@@ -87,6 +112,8 @@ def command(
                 "validate": report.to_dict(),
                 "train": summary,
                 "promote": promotion.to_dict(),
+                "next_touchpoint": uplift,
+                "promote_next_touchpoint": uplift_promotion.to_dict(),
                 "top": top,
             }
         )
@@ -95,6 +122,8 @@ def command(
     console.print(f"validate: {report.summary_line()}")
     render_quality(summary, console)
     console.print(promotion.reason, highlight=False)
+    render_policy(uplift, console)
+    console.print(uplift_promotion.reason, highlight=False)
     console.print(_top_table(top))
     home = settings.home
     console.print(
