@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["render_policy"]
+__all__ = ["render_campaign", "render_policy"]
 
 _POLICIES = (
     ("model", "the model's recommendations"),
@@ -68,3 +68,65 @@ def render_policy(summary: dict[str, Any], console: Console) -> None:
             f"{facts['effective_sample_size']:,.0f}",
         )
     console.print(overlap)
+
+
+def _points(value: float) -> str:
+    return f"{100 * value:+.1f}"
+
+
+def render_campaign(summary: dict[str, Any], console: Console) -> None:
+    """The holdout figures of a campaign model per arm: Qini coefficient and uplift@k of the
+    model and of a random ranking, the mean estimated uplift next to the observed difference
+    of response rates; the overlap when the arms were not randomised."""
+    split = summary["split"]
+    holdout = summary["holdout"]
+    shares = list(next(iter(holdout.values()))["uplift_at_k"])
+    ranking = Table(
+        title=f"Ranking by uplift over {summary['control']!r} on the holdout "
+        f"({split['test_rows']:,} rows; uplift in points)",
+        title_justify="left",
+    )
+    for column in ("arm", "ranking", "Qini coef.", *(f"top {k} %" for k in shares)):
+        ranking.add_column(column, justify="left" if column in ("arm", "ranking") else "right")
+    for arm, facts in holdout.items():
+        for who in ("model", "random"):
+            ranking.add_row(
+                arm if who == "model" else "",
+                who,
+                f"{facts['qini_coefficient'][who]:.3f}",
+                *(_points(facts["uplift_at_k"][k][who]) for k in shares),
+            )
+    console.print(ranking)
+    average = Table(
+        title=f"Average uplift (logging policy: {summary['logging_policy']['source']})",
+        title_justify="left",
+    )
+    for column in ("arm", "rows", "estimated", "observed [95 % CI]"):
+        average.add_column(column, justify="left" if column == "arm" else "right")
+    for arm, facts in holdout.items():
+        observed = facts["observed"]
+        average.add_row(
+            arm,
+            f"{summary['rows_per_arm'][arm]:,}",
+            _points(facts["mean_estimated_uplift"]),
+            f"{_points(observed['difference'])} [{_points(observed['low'])}, "
+            f"{_points(observed['high'])}]",
+        )
+    console.print(average)
+    if "overlap" in summary:
+        overlap = Table(title="Overlap of the logged arms", title_justify="left")
+        for column in ("arm", "training rows", "mean propensity", "min prop.", "clipped", "ESS"):
+            overlap.add_column(column, justify="left" if column == "arm" else "right")
+        for arm, facts in summary["overlap"].items():
+            overlap.add_row(
+                arm,
+                f"{facts['rows']:,}",
+                f"{facts['mean_propensity']:.3f}",
+                f"{facts['min_propensity']:.3f}",
+                f"{facts['share_clipped']:.1%}",
+                f"{facts['effective_sample_size']:,.0f}",
+            )
+        console.print(overlap)
+    for note in summary.get("columns", []):
+        if note["action"] != "transformed":
+            console.print(f"[dim]note:[/] {note['column']}: {note['detail']}", highlight=False)

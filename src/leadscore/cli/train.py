@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,14 +11,18 @@ from rich.console import Console
 from rich.table import Table
 
 from leadscore.cli._models import DataOption, PipelineOption, pipeline_path
-from leadscore.cli._next_touchpoint import render_policy
+from leadscore.cli._next_touchpoint import render_campaign, render_policy
 from leadscore.cli._output import errors_to_exit, print_json, stderr
 from leadscore.cli._progress import steps
 from leadscore.errors import UsageError
 from leadscore.settings import get_settings
+from leadscore.training.campaign import CampaignOptions
 from leadscore.training.config import load_pipeline, pipeline_kind
 from leadscore.training.next_touchpoint_config import load_next_touchpoint_pipeline
-from leadscore.training.next_touchpoint_workflow import train_next_touchpoint_location
+from leadscore.training.next_touchpoint_workflow import (
+    train_campaign_location,
+    train_next_touchpoint_location,
+)
 from leadscore.training.workflow import FlatOptions, train_location, train_summary
 
 __all__ = ["command", "render_quality"]
@@ -84,6 +89,55 @@ def _train_next_touchpoint(
     )
 
 
+def _campaign_options(
+    treatment: str | None,
+    control: str | None,
+    randomized: bool,
+    flat: FlatOptions | None,
+    others: Mapping[str, object],
+) -> CampaignOptions | None:
+    """The campaign options when ``--treatment`` (or ``--control``/``--randomized``) is given."""
+    if treatment is None and control is None and not randomized:
+        return None
+    if treatment is None or control is None or flat is None:
+        raise UsageError(
+            "A campaign test needs --treatment COLUMN --control VALUE --target COLUMN together."
+        )
+    given = [name for name, value in others.items() if value]
+    if given:
+        raise UsageError(f"{', '.join(given)}: not available for a campaign table (--treatment).")
+    return CampaignOptions(
+        treatment,
+        control,
+        flat.target,
+        id_column=flat.id_column,
+        positive=flat.positive,
+        exclude=flat.exclude,
+        randomized=randomized,
+    )
+
+
+def _train_campaign(
+    data: str, pipeline: Path | None, campaign: CampaignOptions, json_output: bool
+) -> None:
+    """``train --treatment``: a campaign model from a flat A/B table."""
+    if pipeline_kind(pipeline) != "next-touchpoint":
+        raise UsageError(
+            "A campaign table (--treatment) trains with a next-touchpoint pipeline; give "
+            "--pipeline pipelines/next-touchpoint.yaml."
+        )
+    config = load_next_touchpoint_pipeline(pipeline)
+    with steps("training", enabled=not json_output) as progress:
+        summary, record = train_campaign_location(
+            data, config, campaign, settings=get_settings(), progress=progress
+        )
+    if json_output:
+        print_json(summary)
+        return
+    render_campaign(summary, Console())
+    stderr.print(f"run {record.run_id} -> {record.model_uri}", highlight=False)
+
+
 def command(
     data: DataOption,
     pipeline: PipelineOption = None,
@@ -110,6 +164,20 @@ def command(
         list[str] | None,
         typer.Option(help="Keep this column although it is suspected of leakage (repeatable)."),
     ] = None,
+    treatment: Annotated[
+        str | None,
+        typer.Option(help="Campaign table: the column naming the arm each customer got."),
+    ] = None,
+    control: Annotated[
+        str | None, typer.Option(help="Campaign table: the treatment value of the control arm.")
+    ] = None,
+    randomized: Annotated[
+        bool,
+        typer.Option(
+            "--randomized",
+            help="Campaign table: arms were assigned at random (known propensity).",
+        ),
+    ] = False,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the run, metrics and checks as JSON.")
     ] = False,
@@ -137,6 +205,11 @@ def command(
             if target is not None
             else None
         )
+        others = {"--time-column": time_column, "--keep-column": keep_column}
+        campaign = _campaign_options(treatment, control, randomized, flat, others)
+        if campaign is not None:
+            _train_campaign(data, pipeline_path(pipeline), campaign, json_output)
+            return
         if pipeline_kind(pipeline_path(pipeline)) == "next-touchpoint":
             _train_next_touchpoint(data, pipeline_path(pipeline), flat, json_output)
             return

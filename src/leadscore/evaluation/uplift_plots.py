@@ -1,4 +1,4 @@
-"""The uplift curve chart as PNG bytes, in the style of :mod:`leadscore.evaluation.plots`."""
+"""Uplift and Qini curve charts as PNG bytes, in the style of :mod:`leadscore.evaluation.plots`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from matplotlib.ticker import PercentFormatter
 
 from leadscore.evaluation.plots import PathArg, _figure, _line, _png, _style
 from leadscore.evaluation.policy import UpliftCurve
+from leadscore.evaluation.qini import QiniCurve
 
-__all__ = ["uplift_curve_plot"]
+__all__ = ["qini_curve_plot", "uplift_curve_plot"]
 
 
 def uplift_curve_plot(curves: Mapping[str, UpliftCurve], path: PathArg = None) -> bytes:
@@ -35,6 +36,31 @@ def uplift_curve_plot(curves: Mapping[str, UpliftCurve], path: PathArg = None) -
     ax.set_xlabel("share of leads treated, best predicted uplift first")
     ax.set_ylabel("true gain in conversion (points per lead)")
     ax.set_title("Uplift curve against the true effects")
+    ax.legend(fontsize=9, frameon=False)
+    _style(ax)
+    return _png(figure, path)
+
+
+def qini_curve_plot(curves: Mapping[str, QiniCurve], path: PathArg = None) -> bytes:
+    """Qini curves on observed outcomes, one line per entry (e.g. one per treatment arm
+    against control), each with its random-ranking line dotted in the same colour."""
+    figure = _figure()
+    ax = figure.add_subplot()
+    for index, (name, curve) in enumerate(curves.items()):
+        style = _line(index)
+        ax.plot(
+            curve.share,
+            100 * curve.gain,
+            color=style.color,
+            linestyle=style.linestyle,
+            linewidth=style.linewidth,
+            label=f"{name} (Qini coefficient {curve.coefficient:+.3f})",
+        )
+        ax.plot(curve.share, 100 * curve.random, color=style.color, linestyle=":", linewidth=1)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlabel("share of customers targeted, best predicted uplift first (dotted: random)")
+    ax.set_ylabel("incremental conversions (points per treated customer)")
+    ax.set_title("Qini curves on the holdout")
     ax.legend(fontsize=9, frameon=False)
     _style(ax)
     return _png(figure, path)

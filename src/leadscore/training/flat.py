@@ -412,14 +412,21 @@ def _check_size(name: str, value: float) -> None:
 
 
 def split_flat(
-    table: FlatTable, *, test_size: float = 0.2, validation_size: float = 0.2, seed: int = 0
+    table: FlatTable,
+    *,
+    test_size: float = 0.2,
+    validation_size: float = 0.2,
+    seed: int = 0,
+    strata: npt.NDArray[np.int64] | None = None,
 ) -> SplitIndices:
     """Split rows into train, validation and test.
 
     With ``table.times`` the split is temporal: rows sorted by time (ties by row order), the
     earliest go to train, then validation, then the latest to test. Otherwise it is random and
-    stratified: each class is shuffled with ``seed`` and split by ``round(size * class rows)``.
-    Raises DataError when a non-empty part would lack one of the classes.
+    stratified: each class is shuffled with ``seed`` and split by ``round(size * class rows)``;
+    ``strata`` (a code per row, e.g. treatment arm and class combined) replaces the classes as
+    the groups stratified on. Raises DataError when a non-empty part would lack one of the
+    classes.
     """
     _check_size("test_size", test_size)
     _check_size("validation_size", validation_size)
@@ -435,8 +442,9 @@ def split_flat(
     else:
         rng = np.random.default_rng(seed)
         parts = [np.empty(0, np.int64) for _ in range(3)]
-        for cls in (0, 1):
-            rows = rng.permutation(np.flatnonzero(y == cls).astype(np.int64))
+        groups = y if strata is None else strata
+        for cls in (0, 1) if strata is None else np.unique(strata).tolist():
+            rows = rng.permutation(np.flatnonzero(groups == cls).astype(np.int64))
             pieces = _cut(rows, test_size, validation_size)
             parts = [np.concatenate(pair) for pair in zip(parts, pieces, strict=True)]
     names = ("train", "validation", "test")

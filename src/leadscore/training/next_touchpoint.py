@@ -31,7 +31,7 @@ import polars as pl
 from numpy.typing import NDArray
 
 from leadscore.errors import DataError, UsageError
-from leadscore.features import FeatureSpec
+from leadscore.features import FeatureInfo, FeatureSpec
 from leadscore.training.encoding import FeatureEncoder
 from leadscore.training.next_touchpoint_config import (
     DEFAULT_UPLIFT_LIGHTGBM,
@@ -124,13 +124,25 @@ class _Fitted:
     def _encode(
         self,
         features: pl.DataFrame,
-        spec: FeatureSpec,
+        spec: FeatureSpec | None,
         context: Sequence[str],
         min_count: int,
+        infos: Sequence[FeatureInfo] | None = None,
     ) -> FloatArray:
-        """Learn the encoder of the spec's features and the numeric ``context`` columns."""
-        infos = spec.features()
-        self.spec_ = spec
+        """Learn the encoder of the features and the numeric ``context`` columns.
+
+        The features are the ``spec``'s (event data) or, for a flat table without a spec,
+        the explicit ``infos`` (name and kind of each column); exactly one is given.
+        """
+        if (spec is None) == (infos is None):
+            raise UsageError(
+                f"{type(self).__name__}.fit needs either spec= (event data) or infos= (the "
+                "columns of a flat table), not both or neither."
+            )
+        if spec is not None:
+            infos = spec.features()
+            self.spec_ = spec
+        assert infos is not None
         self.context_ = tuple(context)
         self.encoder_ = FeatureEncoder(min_category_count=min_count).fit(
             features,
@@ -208,15 +220,17 @@ class NaiveUpliftModel(_Fitted):
         outcome: NDArray[Any],
         *,
         arms: Sequence[str],
-        spec: FeatureSpec,
+        spec: FeatureSpec | None = None,
+        infos: Sequence[FeatureInfo] | None = None,
         context: Sequence[str] = (),
         weight: FloatArray | None = None,
     ) -> NaiveUpliftModel:
-        """Fit one outcome model per arm; ``treatment`` indexes ``arms`` (0 = none)."""
+        """Fit one outcome model per arm; ``treatment`` indexes ``arms`` (0 = none). The
+        features are the ``spec``'s or, for a flat table, the columns ``infos`` describe."""
         config = self.config or EstimatorConfig()
         self.arms_ = tuple(arms)
         _check_inputs(treatment, outcome, len(self.arms_))
-        matrix = self._encode(features, spec, context, self.min_category_count)
+        matrix = self._encode(features, spec, context, self.min_category_count, infos)
         y = outcome.astype(np.float64)
         w = np.ones(len(y)) if weight is None else np.asarray(weight, dtype=np.float64)
         params = _params(config.lightgbm, config.seed, objective="binary")
@@ -245,23 +259,29 @@ class NextTouchpointModel(_Fitted):
         outcome: NDArray[Any],
         *,
         arms: Sequence[str],
-        spec: FeatureSpec,
+        spec: FeatureSpec | None = None,
         groups: pl.Series,
+        infos: Sequence[FeatureInfo] | None = None,
         context: Sequence[str] = (),
         weight: FloatArray | None = None,
+        known_propensity: Sequence[float] | FloatArray | None = None,
     ) -> NextTouchpointModel:
         """Fit all three stages; ``groups`` (the lead ids) keep each lead in one fold.
 
-        ``treatment`` indexes ``arms`` (0 must be ``none``); ``context`` names numeric columns
-        read beside the spec's features (the company context); ``weight`` is the inverse of
-        each row's sampling probability (see :mod:`leadscore.training.decision_points`).
+        ``treatment`` indexes ``arms`` (0 must be ``none``); the features are the ``spec``'s
+        or, for a flat table, the columns ``infos`` describe; ``context`` names numeric columns
+        read beside them (the company context); ``weight`` is the inverse of each row's
+        sampling probability (see :mod:`leadscore.training.decision_points`).
+        ``known_propensity`` is the known probability of each arm (a randomised assignment,
+        the same for every row): it is then the logging policy, and none is fitted.
         """
         config = self.config or EstimatorConfig()
         self.arms_ = tuple(arms)
         if not self.arms_ or self.arms_[0] != NONE:
             raise UsageError(f"The first arm must be {NONE!r}; got {self.arms_[:1]}.")
         _check_inputs(treatment, outcome, len(self.arms_))
-        matrix = self._encode(features, spec, context, self.min_category_count)
+        self.known_propensity_ = _known_shares(known_propensity, len(self.arms_))
+        matrix = self._encode(features, spec, context, self.min_category_count, infos)
         y = outcome.astype(np.float64)
         w = np.ones(len(y)) if weight is None else np.asarray(weight, dtype=np.float64)
         fold = lead_folds(groups, config.folds, config.seed)
@@ -290,28 +310,34 @@ class NextTouchpointModel(_Fitted):
         config: EstimatorConfig,
     ) -> tuple[FloatArray, FloatArray]:
         """Cross-fitted ``pi(a | x)`` and ``mu_a(x)``: each fold predicted by models that
-        never saw its leads."""
+        never saw its leads. A known logging policy is used as it is."""
         n_arms = len(self.arms_)
         pi = np.empty((len(y), n_arms))
         mu = np.empty((len(y), n_arms))
         self.propensity_models_: list[lgb.Booster] = []
         self.outcome_models_: list[lgb.Booster] = []
         arm_float = treatment.astype(np.float64)
+        known = self.known_propensity_
         for k in range(config.folds):
             rows, held = fold != k, fold == k
-            propensity = lgb.train(
-                _params(config.lightgbm, config.seed + k, objective="multiclass", num_class=n_arms),
-                self._dataset(matrix, arm_float, w, rows),
-                num_boost_round=config.propensity_rounds,
-            )
+            if known is None:
+                propensity = lgb.train(
+                    _params(
+                        config.lightgbm, config.seed + k, objective="multiclass", num_class=n_arms
+                    ),
+                    self._dataset(matrix, arm_float, w, rows),
+                    num_boost_round=config.propensity_rounds,
+                )
+                pi[held] = np.asarray(propensity.predict(matrix[held]), dtype=np.float64)
+                self.propensity_models_.append(propensity)
+            else:
+                pi[held] = known
             outcome_model = lgb.train(
                 _params(config.lightgbm, config.seed + k, objective="binary"),
                 self._outcome_set(matrix[rows], treatment[rows], y[rows], w[rows]),
                 num_boost_round=config.outcome_rounds,
             )
-            pi[held] = np.asarray(propensity.predict(matrix[held]), dtype=np.float64)
             mu[held] = _arm_outcomes(outcome_model, matrix[held], n_arms)
-            self.propensity_models_.append(propensity)
             self.outcome_models_.append(outcome_model)
         return pi, mu
 
@@ -361,8 +387,12 @@ class NextTouchpointModel(_Fitted):
         return models
 
     def predict_logging_policy(self, features: pl.DataFrame) -> FloatArray:
-        """The estimated logging policy ``pi(a | x)`` (mean of the fold models), unclipped."""
+        """The logging policy ``pi(a | x)``: the known one when fitted with it, else the
+        estimate (mean of the fold models), unclipped."""
         self._check_fitted()
+        known: FloatArray | None = getattr(self, "known_propensity_", None)
+        if known is not None:
+            return np.tile(known, (features.height, 1))
         matrix = self.encoder_.transform(features)
         return _mean([_predict(m, matrix) for m in self.propensity_models_])
 
@@ -396,6 +426,19 @@ class NextTouchpointModel(_Fitted):
         spread = per_fold.std(axis=0, ddof=1)
         probability = np.clip(base[:, None] + uplift, 0.0, 1.0)
         return UpliftPrediction(self.arms_, probability, uplift, spread)
+
+
+def _known_shares(shares: Sequence[float] | FloatArray | None, n_arms: int) -> FloatArray | None:
+    """The known logging policy as an array of arm probabilities, checked; None stays None."""
+    if shares is None:
+        return None
+    known = np.asarray(shares, dtype=np.float64)
+    if known.shape != (n_arms,) or (known <= 0).any() or not np.isclose(known.sum(), 1.0):
+        raise UsageError(
+            f"The 'known_propensity' parameter of NextTouchpointModel.fit must be {n_arms} "
+            f"positive probabilities summing to 1, one per arm. Got {known.tolist()} instead."
+        )
+    return known
 
 
 def _pseudo_outcomes(

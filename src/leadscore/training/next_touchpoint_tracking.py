@@ -389,6 +389,16 @@ def load_next_touchpoint(reference: str, settings: Settings) -> LoadedNextTouchp
         except MlflowException as exc:
             raise ConfigError(f"Cannot load the model {resolved.uri}: {exc.message}") from exc
     if not isinstance(wrapper, _pyfunc_class()):
+        # Imported here: the campaign module builds on this one.
+        from leadscore.training.campaign_tracking import is_campaign_model
+
+        if is_campaign_model(wrapper):
+            raise UsageError(
+                f"{resolved.uri} is a campaign model (trained with --treatment on a flat "
+                "table): a campaign model scores flat tables, not event data, so it cannot "
+                "recommend touchpoints for leads, be evaluated on decision points or be the "
+                "next-touchpoint champion. Name a model trained on event data."
+            )
         raise ConfigError(f"{resolved.uri} is not a leadscore next-touchpoint model.")
     return LoadedNextTouchpoint(wrapper.trained, resolved.version, resolved.run_id, resolved.uri)
 

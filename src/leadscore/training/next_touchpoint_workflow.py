@@ -24,10 +24,14 @@ import numpy as np
 import polars as pl
 
 from leadscore.data import load_dataset
+from leadscore.data.flat import read_flat_table
 from leadscore.data.simulator import read_truth
 from leadscore.errors import DataError
 from leadscore.evaluation.policy import one_hot
 from leadscore.settings import Settings
+from leadscore.training.campaign import CampaignOptions, train_campaign
+from leadscore.training.campaign_assessment import assess_campaign, campaign_summary
+from leadscore.training.campaign_tracking import log_campaign_run
 from leadscore.training.decision_points import build_decision_points
 from leadscore.training.next_touchpoint_config import NextTouchpointConfig
 from leadscore.training.next_touchpoint_evaluation import (
@@ -52,6 +56,7 @@ from leadscore.training.tracking import RunRecord
 __all__ = [
     "assess_next_touchpoint",
     "evaluate_next_touchpoint_location",
+    "train_campaign_location",
     "train_next_touchpoint_location",
 ]
 
@@ -180,3 +185,35 @@ def evaluate_next_touchpoint_location(
         "run_id": loaded.run_id,
         "since": start.isoformat(),
     } | summary
+
+
+def train_campaign_location(
+    data: str,
+    config: NextTouchpointConfig,
+    campaign: CampaignOptions,
+    *,
+    settings: Settings,
+    progress: Progress = quiet,
+) -> tuple[dict[str, Any], RunRecord]:
+    """Train a campaign model on the flat table at ``data`` (see
+    :mod:`leadscore.training.campaign`), assess it on its holdout, log and register it."""
+    progress("reading the campaign table")
+    frame = read_flat_table(data)
+    trained = train_campaign(
+        frame,
+        config,
+        treatment=campaign.treatment,
+        control=campaign.control,
+        target=campaign.target,
+        id_column=campaign.id_column,
+        positive=campaign.positive,
+        exclude=campaign.exclude,
+        randomized=campaign.randomized,
+        progress=progress,
+    )
+    progress("assessing on the holdout")
+    assessment = assess_campaign(trained)
+    summary = campaign_summary(trained, assessment)
+    progress("logging the run to MLflow")
+    record = log_campaign_run(trained, summary, assessment, settings=settings, data_location=data)
+    return record.to_dict() | summary, record

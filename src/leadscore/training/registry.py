@@ -108,9 +108,7 @@ def champion_version(settings: Settings, name: str = PROPENSITY_MODEL_NAME) -> i
         from mlflow.exceptions import MlflowException
 
         try:
-            models = MlflowClient().search_registered_models(
-                filter_string=f"name='{name}'"
-            )
+            models = MlflowClient().search_registered_models(filter_string=f"name='{name}'")
         except MlflowException as exc:
             raise ConfigError(
                 f"Cannot read the model registry at {settings.tracking_uri}: {exc.message}"
