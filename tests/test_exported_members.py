@@ -8,6 +8,7 @@ import pytest
 
 PACKAGES = [
     "leadscore",
+    "leadscore.cluster",
     "leadscore.data",
     "leadscore.data.simulator",
     "leadscore.errors",

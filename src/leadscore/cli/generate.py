@@ -13,10 +13,11 @@ from rich.table import Table
 
 from leadscore.cli._output import errors_to_exit, print_json
 from leadscore.cli._progress import steps
+from leadscore.cluster import generate_on_cluster
 from leadscore.data.simulator import SimulationConfig, write_simulation
 from leadscore.errors import UsageError
 
-__all__ = ["command", "render_summary"]
+__all__ = ["command", "render_partitioned", "render_summary"]
 
 
 def render_summary(result: dict[str, Any]) -> None:
@@ -43,6 +44,16 @@ def render_summary(result: dict[str, Any]) -> None:
     console.print(table)
 
 
+def render_partitioned(result: dict[str, Any]) -> None:
+    """The rows written by ``generate --dask``."""
+    table = Table(
+        title=f"Simulated CRM data in {result['out']} ({result['parts']} parts)", show_header=False
+    )
+    for name, rows in result["rows"].items():
+        table.add_row(f"rows: {name}", f"{rows:,}")
+    Console().print(table)
+
+
 def command(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the tables to.")],
     leads: Annotated[int, typer.Option("--leads", help="Number of leads.")] = 20_000,
@@ -55,6 +66,18 @@ def command(
         str, typer.Option("--format", help="File format of the tables: csv or parquet.")
     ] = "csv",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            help="Simulate on Dask: a scheduler address or local[:WORKERS]; writes partitioned "
+            "Parquet.",
+        ),
+    ] = None,
+    partitions: Annotated[
+        int | None,
+        typer.Option("--partitions", help="With --dask: chunks of leads (default: 50,000 each)."),
+    ] = None,
 ) -> None:
     """Simulate leads, touchpoints and outcomes with ground truth (writes OUT/truth/ too)."""
     with errors_to_exit():
@@ -66,6 +89,16 @@ def command(
             )
         except (ValueError, ValidationError) as exc:
             raise UsageError(f"invalid option: {exc}") from exc
+        if partitions is not None and dask is None:
+            raise UsageError("--partitions applies only with --dask.")
+        if dask is not None:
+            with steps("generate", enabled=not as_json) as progress:
+                result = generate_on_cluster(dask, config, out, parts=partitions, progress=progress)
+            if as_json:
+                print_json(result)
+            else:
+                render_partitioned(result)
+            return
         with steps("generate", enabled=not as_json) as progress:
             result = write_simulation(config, out, fmt, progress)  # type: ignore[arg-type]
         if as_json:

@@ -10,6 +10,7 @@ import typer
 
 from leadscore.cli._models import DataOption, ModelOption, PipelineOption, pipeline_path
 from leadscore.cli._output import errors_to_exit, print_json, stderr
+from leadscore.cluster import parse_dask, score_location_on_cluster
 from leadscore.errors import UsageError
 from leadscore.scoring.export import FORMATS, check_output, write_scores
 from leadscore.scoring.workflow import score_location
@@ -52,6 +53,32 @@ def recommender_model(reference: str, settings: Settings) -> LoadedNextTouchpoin
     return load_next_touchpoint(reference, settings)
 
 
+def _score_on_dask(
+    dask: str,
+    data: str,
+    out: Path,
+    model: str,
+    when: datetime | None,
+    pipeline: Path | None,
+    json_output: bool,
+) -> None:
+    """``score --dask``: every open lead scored on the cluster into a folder of Parquet parts."""
+    parse_dask(dask)  # a bad value is reported before the model is loaded
+    config = load_pipeline(pipeline_path(pipeline)).scoring
+    with stderr.status("loading the model …"):
+        loaded = load_propensity(model, get_settings())
+    with stderr.status("scoring open leads on the cluster …"):
+        result = score_location_on_cluster(dask, loaded.model, data, config, out, as_of=when)
+    summary = {"model_uri": loaded.uri, **result}
+    if json_output:
+        print_json(summary)
+    else:
+        stderr.print(
+            f"scored {result['leads']:,} open leads with {loaded.uri} -> {result['out']}",
+            highlight=False,
+        )
+
+
 def command(
     data: DataOption,
     out: Annotated[Path, typer.Option("--out", "-o", help=f"Output file: {', '.join(FORMATS)}.")],
@@ -73,11 +100,22 @@ def command(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print a JSON summary on stdout.")
     ] = False,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            help="Score on Dask (a scheduler address or local[:WORKERS]); --out is then a "
+            "folder of Parquet parts.",
+        ),
+    ] = None,
 ) -> None:
     """Score every open lead: probability, score 0-100, grade, trend, expected revenue, reasons
     and, when a next-touchpoint model is there, the next-best touchpoints."""
     with errors_to_exit():
         when = parse_as_of(as_of)
+        if dask is not None:
+            _score_on_dask(dask, data, out, model, when, pipeline, json_output)
+            return
         check_output(out)
         config = load_pipeline(pipeline_path(pipeline)).scoring
         with stderr.status("loading the model …"):

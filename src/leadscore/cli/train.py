@@ -14,6 +14,7 @@ from leadscore.cli._models import DataOption, PipelineOption, pipeline_path
 from leadscore.cli._next_touchpoint import render_campaign, render_policy
 from leadscore.cli._output import errors_to_exit, print_json, stderr
 from leadscore.cli._progress import steps
+from leadscore.cluster import train_location_on_cluster
 from leadscore.errors import UsageError
 from leadscore.settings import get_settings
 from leadscore.training.campaign import CampaignOptions
@@ -181,6 +182,10 @@ def command(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the run, metrics and checks as JSON.")
     ] = False,
+    dask: Annotated[
+        str | None,
+        typer.Option("--dask", help="Train on Dask: a scheduler address or local[:WORKERS]."),
+    ] = None,
 ) -> None:
     """Train the propensity model, compare it with the baseline (and the oracle on simulated
     data), check for leakage, and log the run and model to MLflow."""
@@ -205,7 +210,7 @@ def command(
             if target is not None
             else None
         )
-        others = {"--time-column": time_column, "--keep-column": keep_column}
+        others = {"--time-column": time_column, "--keep-column": keep_column, "--dask": dask}
         campaign = _campaign_options(treatment, control, randomized, flat, others)
         if campaign is not None:
             _train_campaign(data, pipeline_path(pipeline), campaign, json_output)
@@ -214,15 +219,28 @@ def command(
             _train_next_touchpoint(data, pipeline_path(pipeline), flat, json_output)
             return
         config = load_pipeline(pipeline_path(pipeline))
-        with steps("training", enabled=not json_output) as progress:
-            result, record = train_location(
-                data,
-                config,
-                settings=get_settings(),
-                flat=flat,
-                keep_columns=keep_column or (),
-                progress=progress,
-            )
+        if dask is not None:
+            if flat is not None:
+                raise UsageError("--dask trains on event data; a flat table (--target) does not.")
+            with steps("training", enabled=not json_output) as progress:
+                result, record = train_location_on_cluster(
+                    dask,
+                    data,
+                    config,
+                    settings=get_settings(),
+                    keep_columns=tuple(keep_column or ()),
+                    progress=progress,
+                )
+        else:
+            with steps("training", enabled=not json_output) as progress:
+                result, record = train_location(
+                    data,
+                    config,
+                    settings=get_settings(),
+                    flat=flat,
+                    keep_columns=keep_column or (),
+                    progress=progress,
+                )
     summary = train_summary(result, record)
     if json_output:
         print_json(summary)

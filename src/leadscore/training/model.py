@@ -133,16 +133,23 @@ class PropensityModel:
         self.best_iteration_ = int(
             self.booster_.best_iteration or self.booster_.current_iteration()
         )
-        margin = self._margin(x_valid)
-        self.calibrator_: IsotonicRegression | LogisticRegression
-        if self.calibration == "isotonic":
-            self.calibrator_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
-            self.calibrator_.fit(margin, valid_labels)
-        else:
-            self.calibrator_ = LogisticRegression(C=1e6).fit(margin.reshape(-1, 1), valid_labels)
+        self.calibrate(x_valid, valid_labels)
         self.baseline_ = fit_baseline(x_train, labels, self.encoder_.categorical_indices)
         self.format_version_ = FORMAT_VERSION
         self.library_version_ = __version__
+        return self
+
+    def calibrate(self, matrix: NDArray[np.float64], labels: NDArray[np.int8]) -> PropensityModel:
+        """Fit the calibrator on the booster's margins of an encoded validation matrix (a later
+        fold than the booster was trained on). Used by ``fit`` and by the Dask training path,
+        which trains the booster elsewhere."""
+        margin = self._margin(matrix)
+        self.calibrator_: IsotonicRegression | LogisticRegression
+        if self.calibration == "isotonic":
+            self.calibrator_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
+            self.calibrator_.fit(margin, labels)
+        else:
+            self.calibrator_ = LogisticRegression(C=1e6).fit(margin.reshape(-1, 1), labels)
         return self
 
     def training_params(self, rows: int) -> dict[str, Any]:
