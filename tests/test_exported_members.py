@@ -13,6 +13,8 @@ PACKAGES = [
     "leadscore.data.simulator",
     "leadscore.errors",
     "leadscore.features",
+    "leadscore.service",
+    "leadscore.store",
     "leadscore.training",
 ]
 

@@ -7,6 +7,7 @@ errors of other libraries are wrapped at the boundary with ``raise ... from exc`
     ├── ConfigError          a configuration or mapping file is wrong
     ├── DataError            input data cannot be read or does not meet the contract
     │   └── ValidationFailed the data was read, and rows broke rules (carries the report)
+    ├── StoreError           the service's database cannot be reached or refused an operation
     └── UsageError           arguments contradict each other
 """
 
@@ -14,7 +15,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ConfigError", "DataError", "LeadscoreError", "UsageError", "ValidationFailed"]
+__all__ = [
+    "ConfigError",
+    "DataError",
+    "LeadscoreError",
+    "StoreError",
+    "UsageError",
+    "ValidationFailed",
+]
 
 
 class LeadscoreError(Exception):
@@ -35,6 +43,10 @@ class ValidationFailed(DataError):
     def __init__(self, message: str, report: Any) -> None:
         super().__init__(message)
         self.report = report
+
+
+class StoreError(LeadscoreError):
+    """The service's database cannot be reached, or it refused an operation."""
 
 
 class UsageError(LeadscoreError):

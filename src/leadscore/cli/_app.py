@@ -7,7 +7,18 @@ from typing import Annotated
 import typer
 
 from leadscore import __version__
-from leadscore.cli import demo, evaluate, generate, promote, rank, score, train, validate
+from leadscore.cli import (
+    demo,
+    evaluate,
+    generate,
+    keys,
+    promote,
+    rank,
+    score,
+    serve,
+    train,
+    validate,
+)
 
 app = typer.Typer(
     name="leadscore",
@@ -44,3 +55,5 @@ app.command("evaluate")(evaluate.command)
 app.command("promote")(promote.command)
 app.command("score")(score.command)
 app.command("rank")(rank.command)
+app.command("serve")(serve.command)
+app.add_typer(keys.app, name="keys")

@@ -1,0 +1,116 @@
+"""The app factory: assembles the routers, middleware and error handlers of the service.
+
+``create_app`` does no work itself; the lifespan opens the store (migrating it), loads the
+champion model and starts the background threads (champion watch, webhook delivery).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from fastapi import FastAPI
+
+from leadscore import __version__
+from leadscore.service.champion import Champion
+from leadscore.service.delivery import DeliveryPolicy, DeliveryWorker
+from leadscore.service.limits import BodySizeLimit
+from leadscore.service.metrics import Metrics, RequestTimer
+from leadscore.service.problems import PROBLEM_JSON, install_problem_handlers
+from leadscore.service.routes import health, ingest, leads, scoring, webhooks
+from leadscore.settings import Settings, get_settings
+from leadscore.store import Store
+from leadscore.training.config import ScoringConfig, load_pipeline
+
+__all__ = ["DEFAULT_PIPELINE", "ServiceOptions", "create_app", "openapi_document"]
+
+DEFAULT_PIPELINE: Final = Path("pipelines/propensity.yaml")
+"""The pipeline file read under ``LEADSCORE_HOME`` when none is given."""
+
+
+@dataclass(frozen=True)
+class ServiceOptions:
+    """Tunables of one service process."""
+
+    refresh_seconds: float = 10.0
+    """How often the registry is asked whether the champion changed (0: never)."""
+    max_body_bytes: int = 2_000_000
+    """Largest request body accepted; larger ones get 413."""
+    webhooks: DeliveryPolicy = field(default_factory=DeliveryPolicy)
+    deliver_webhooks: bool = True
+    pipeline: Path | None = None
+    """The pipeline file with the scoring settings (grades, trend, reasons)."""
+
+
+def _scoring_config(settings: Settings, options: ServiceOptions) -> ScoringConfig:
+    path = options.pipeline
+    if path is None and (settings.home / DEFAULT_PIPELINE).is_file():
+        path = settings.home / DEFAULT_PIPELINE
+    return load_pipeline(path).scoring
+
+
+def _problem_media(document: dict[str, Any]) -> dict[str, Any]:
+    """Declare error answers as ``application/problem+json`` (FastAPI writes them as JSON)."""
+    for path in document.get("paths", {}).values():
+        for operation in path.values():
+            for status, answer in operation.get("responses", {}).items():
+                content = answer.get("content", {})
+                if int(status) >= 400 and PROBLEM_JSON in content:
+                    schema = content.pop("application/json", {}).get("schema")
+                    if schema is not None:
+                        content[PROBLEM_JSON] = {"schema": schema}
+    return document
+
+
+def openapi_document(app: FastAPI) -> dict[str, Any]:
+    """The app's OpenAPI document, as ``api/openapi.json`` holds it."""
+    return _problem_media(app.openapi())
+
+
+def create_app(
+    settings: Settings | None = None,
+    options: ServiceOptions | None = None,
+) -> FastAPI:
+    """The leadscore HTTP service (FastAPI)."""
+    options = options or ServiceOptions()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        current = settings or get_settings()
+        store = Store.open(current)
+        champion = Champion(
+            current, _scoring_config(current, options), refresh_seconds=options.refresh_seconds
+        )
+        worker = DeliveryWorker(store, app.state.metrics, options.webhooks)
+        app.state.store = store
+        app.state.champion = champion
+        champion.start()
+        if options.deliver_webhooks:
+            worker.start()
+        try:
+            yield
+        finally:
+            worker.stop()
+            champion.stop()
+            store.close()
+
+    app = FastAPI(
+        title="leadscore",
+        version=__version__,
+        summary="Predictive lead scoring: purchase propensity, ranked leads, webhooks.",
+        description=(
+            "Every route but /healthz needs an API key (`Authorization: Bearer <key>` or "
+            "`X-API-Key: <key>`). Errors are RFC 9457 problem details."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.metrics = Metrics()
+    install_problem_handlers(app)
+    for module in (scoring, ingest, leads, webhooks, health):
+        app.include_router(module.router)
+    app.add_middleware(BodySizeLimit, max_bytes=options.max_body_bytes)
+    app.add_middleware(RequestTimer, metrics=app.state.metrics)
+    return app

@@ -1,0 +1,54 @@
+"""``POST /v1/score``: score stored leads by id, or leads given in full with their touchpoints."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter
+
+from leadscore.service.convert import scores_out
+from leadscore.service.deps import MetricsDep, ScoreKey, ScoringDep, StoreDep
+from leadscore.service.problems import responses
+from leadscore.service.schemas import LeadScoreOut, ScoreIn
+from leadscore.store import frames_from_rows, score_frames
+from leadscore.store.workflow import score_known
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["scoring"])
+
+
+@router.post(
+    "/score",
+    operation_id="score_leads",
+    response_model=LeadScoreOut,
+    responses=responses(400, 401, 403, 413, 422, 503),
+)
+def score(
+    body: ScoreIn, _key: ScoreKey, scoring: ScoringDep, store: StoreDep, metrics: MetricsDep
+) -> LeadScoreOut:
+    """Score leads now (or ``as_of``): probability, score, grade, trend, reasons.
+
+    With ``lead_ids`` the stored leads are scored from their stored history; scores "now"
+    are recorded in their history. With ``leads`` the payload is scored as given (nothing is
+    stored). Leads not open at that moment, or unknown, are listed in ``not_scored``.
+    """
+    now = datetime.now(UTC)
+    if body.lead_ids is not None:
+        result = score_known(
+            store, scoring, list(dict.fromkeys(body.lead_ids)), now=now, as_of=body.as_of
+        )
+    else:
+        leads = body.leads or []
+        frames = frames_from_rows(
+            [lead.row(lead.lead_id) for lead in leads],
+            [
+                {**event.model_dump(), "lead_id": lead.lead_id}
+                for lead in leads
+                for event in lead.touchpoints
+            ],
+        )
+        result = score_frames(scoring.model, scoring.config, frames, body.as_of or now)
+        for row in result.rows:
+            row["model_version"] = scoring.version
+    return scores_out(result, scoring.version, metrics)

@@ -1,0 +1,118 @@
+"""Online scoring of a few leads with the library's one feature path.
+
+:func:`score_frames` scores leads given as canonical frames (from a request or from the store)
+at one moment ``as_of`` with :func:`leadscore.scoring.score_snapshots`, plus the score
+``trend_days`` earlier for the trend. Every column ``score_snapshots`` returns is kept, so when
+its output gains ``next_best_touchpoints`` (a list of ``{touchpoint, probability, uplift}``
+per lead) callers get it without a change here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+import polars as pl
+from sqlalchemy.orm import Session
+
+from leadscore.data.schemas import TIMESTAMP
+from leadscore.features import open_snapshots
+from leadscore.scoring import score_snapshots
+from leadscore.store.records import LeadFrames, lead_frames
+from leadscore.training.config import ScoringConfig
+from leadscore.training.model import PropensityModel
+
+__all__ = ["NEXT_BEST_TOUCHPOINTS", "NotScored", "OnlineScores", "score_frames", "score_stored"]
+
+NEXT_BEST_TOUCHPOINTS: Final = "next_best_touchpoints"
+"""The column of next-best-touchpoint recommendations, when the scoring output has it."""
+
+
+@dataclass(frozen=True)
+class NotScored:
+    """A lead that was not scored, and why."""
+
+    lead_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class OnlineScores:
+    """Scored leads as plain rows (in the order asked) and those that could not be scored."""
+
+    rows: list[dict[str, Any]]
+    not_scored: list[NotScored]
+
+
+def _why_not_open(frames: LeadFrames, lead_id: str, as_of: datetime) -> str:
+    outcome = frames.outcomes.filter(pl.col("lead_id") == lead_id)
+    if outcome.height:
+        converted = outcome["converted_at"][0]
+        return "converted" if converted is not None and converted <= as_of else "lost"
+    return "created after as_of"
+
+
+def _open_at(frames: LeadFrames, when: datetime) -> pl.DataFrame:
+    return open_snapshots(
+        frames.leads, frames.outcomes, pl.Series("as_of", [when], dtype=TIMESTAMP)
+    )
+
+
+def score_frames(
+    model: PropensityModel,
+    config: ScoringConfig,
+    frames: LeadFrames,
+    as_of: datetime,
+    order: Sequence[str] | None = None,
+) -> OnlineScores:
+    """Score every lead of ``frames`` open at ``as_of``; the others go to ``not_scored``.
+
+    Rows hold ``lead_id``, ``as_of``, ``probability``, ``score``, ``grade``, ``trend``,
+    ``expected_revenue``, ``reasons``, ``risks`` and whatever else ``score_snapshots``
+    returns. ``order`` (default: the order of ``frames.leads``) sets the order of the rows.
+    """
+    wanted = list(order) if order is not None else frames.leads["lead_id"].to_list()
+    now = _open_at(frames, as_of)
+    if now.height == 0:
+        return OnlineScores([], [NotScored(i, _why_not_open(frames, i, as_of)) for i in wanted])
+    scored = score_snapshots(model, frames.leads, frames.touchpoints, now, config)
+    before = _open_at(frames, as_of - timedelta(days=config.trend_days))
+    previous: dict[str, int] = {}
+    if before.height:
+        earlier = score_snapshots(
+            model, frames.leads, frames.touchpoints, before, config, reasons=False
+        )
+        previous = dict(zip(earlier["lead_id"], earlier["score"], strict=True))
+    deal_value = dict(
+        zip(frames.leads["lead_id"], frames.leads["deal_value"].cast(pl.Float64), strict=True)
+    )
+    by_lead: dict[str, dict[str, Any]] = {}
+    for row in scored.to_dicts():
+        lead_id = row["lead_id"]
+        earlier_score = previous.get(lead_id)
+        value = deal_value.get(lead_id)
+        row["trend"] = None if earlier_score is None else row["score"] - earlier_score
+        row["expected_revenue"] = None if value is None else row["probability"] * value
+        row.setdefault("reasons", [])
+        row.setdefault("risks", [])
+        by_lead[lead_id] = row
+    rows = [by_lead[i] for i in wanted if i in by_lead]
+    missing = [NotScored(i, _why_not_open(frames, i, as_of)) for i in wanted if i not in by_lead]
+    return OnlineScores(rows, missing)
+
+
+def score_stored(
+    session: Session,
+    model: PropensityModel,
+    config: ScoringConfig,
+    lead_ids: Sequence[str],
+    as_of: datetime,
+) -> OnlineScores:
+    """Score stored leads from their stored history; unknown ids go to ``not_scored``."""
+    frames = lead_frames(session, lead_ids)
+    known = set(frames.leads["lead_id"].to_list())
+    result = score_frames(model, config, frames, as_of, [i for i in lead_ids if i in known])
+    unknown = [NotScored(i, "unknown lead_id") for i in lead_ids if i not in known]
+    return OnlineScores(result.rows, [*result.not_scored, *unknown])

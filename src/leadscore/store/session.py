@@ -1,0 +1,59 @@
+"""The :class:`Store`: an engine and its transactions, with database errors wrapped."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from leadscore.errors import StoreError
+from leadscore.settings import Settings
+from leadscore.store.database import open_engine, ping, redacted
+
+__all__ = ["Store"]
+
+
+class Store:
+    """The service's database: one engine, short transactions."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, settings: Settings) -> Store:
+        """Open (and migrate) the store the settings point at."""
+        return cls(open_engine(settings))
+
+    @property
+    def url(self) -> str:
+        """The database URL without its password."""
+        return redacted(self.engine.url.render_as_string(hide_password=False))
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on error.
+
+        Database failures are raised as :class:`~leadscore.errors.StoreError`.
+        """
+        try:
+            with self._sessions.begin() as session:
+                yield session
+        except IntegrityError as exc:
+            raise StoreError(f"The store refused a write: {str(exc.orig).splitlines()[0]}") from exc
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"The store at {self.url} failed: {exc.__class__.__name__}: "
+                f"{str(exc).splitlines()[0]}"
+            ) from exc
+
+    def reachable(self) -> bool:
+        """Whether the database answers."""
+        return ping(self.engine)
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
