@@ -2,9 +2,12 @@
 
 :func:`score_frames` scores leads given as canonical frames (from a request or from the store)
 at one moment ``as_of`` with :func:`leadscore.scoring.score_snapshots`, plus the score
-``trend_days`` earlier for the trend. Every column ``score_snapshots`` returns is kept, so when
-its output gains ``next_best_touchpoints`` (a list of ``{touchpoint, probability, uplift}``
-per lead) callers get it without a change here.
+``trend_days`` earlier for the trend. Every column ``score_snapshots`` returns is kept. With a
+next-touchpoint model the rows also carry ``next_best_touchpoints`` (a list of
+``{touchpoint, probability, uplift, uncertainty}``) and the served recommendation; the
+model's company context (the mix of the company's touchpoints in the days before ``as_of``)
+comes from the company-initiated touchpoints of every lead (``context``), not only of the
+leads scored.
 """
 
 from __future__ import annotations
@@ -20,11 +23,19 @@ from sqlalchemy.orm import Session
 from leadscore.data.schemas import TIMESTAMP
 from leadscore.features import open_snapshots
 from leadscore.scoring import score_snapshots
-from leadscore.store.records import LeadFrames, lead_frames
+from leadscore.store.records import LeadFrames, company_touchpoints, lead_frames
 from leadscore.training.config import ScoringConfig
 from leadscore.training.model import PropensityModel
+from leadscore.training.next_touchpoint_training import TrainedNextTouchpoint
 
-__all__ = ["NEXT_BEST_TOUCHPOINTS", "NotScored", "OnlineScores", "score_frames", "score_stored"]
+__all__ = [
+    "NEXT_BEST_TOUCHPOINTS",
+    "NotScored",
+    "OnlineScores",
+    "recent_context",
+    "score_frames",
+    "score_stored",
+]
 
 NEXT_BEST_TOUCHPOINTS: Final = "next_best_touchpoints"
 """The column of next-best-touchpoint recommendations, when the scoring output has it."""
@@ -66,8 +77,15 @@ def score_frames(
     frames: LeadFrames,
     as_of: datetime,
     order: Sequence[str] | None = None,
+    *,
+    next_touchpoint: TrainedNextTouchpoint | None = None,
+    context: pl.DataFrame | None = None,
 ) -> OnlineScores:
     """Score every lead of ``frames`` open at ``as_of``; the others go to ``not_scored``.
+
+    ``next_touchpoint`` adds the recommendation columns; ``context`` holds the company's
+    touchpoints of every lead before ``as_of`` (see :func:`company_touchpoints`) for its
+    company context.
 
     Rows hold ``lead_id``, ``as_of``, ``probability``, ``score``, ``grade``, ``trend``,
     ``expected_revenue``, ``reasons``, ``risks`` and whatever else ``score_snapshots``
@@ -77,7 +95,13 @@ def score_frames(
     now = _open_at(frames, as_of)
     if now.height == 0:
         return OnlineScores([], [NotScored(i, _why_not_open(frames, i, as_of)) for i in wanted])
-    scored = score_snapshots(model, frames.leads, frames.touchpoints, now, config)
+    touchpoints = frames.touchpoints
+    if next_touchpoint is not None and context is not None and context.height:
+        others = context.filter(~pl.col("event_id").is_in(touchpoints["event_id"].implode()))
+        touchpoints = pl.concat([touchpoints, others.select(touchpoints.columns)])
+    scored = score_snapshots(
+        model, frames.leads, touchpoints, now, config, next_touchpoint=next_touchpoint
+    )
     before = _open_at(frames, as_of - timedelta(days=config.trend_days))
     previous: dict[str, int] = {}
     if before.height:
@@ -103,16 +127,36 @@ def score_frames(
     return OnlineScores(rows, missing)
 
 
+def recent_context(
+    session: Session, next_touchpoint: TrainedNextTouchpoint | None, as_of: datetime
+) -> pl.DataFrame | None:
+    """The company's touchpoints of the context window before ``as_of`` (None without a
+    next-touchpoint model)."""
+    if next_touchpoint is None:
+        return None
+    days = next_touchpoint.config.decisions.context_days
+    return company_touchpoints(session, as_of - timedelta(days=days), as_of)
+
+
 def score_stored(
     session: Session,
     model: PropensityModel,
     config: ScoringConfig,
     lead_ids: Sequence[str],
     as_of: datetime,
+    next_touchpoint: TrainedNextTouchpoint | None = None,
 ) -> OnlineScores:
     """Score stored leads from their stored history; unknown ids go to ``not_scored``."""
     frames = lead_frames(session, lead_ids)
     known = set(frames.leads["lead_id"].to_list())
-    result = score_frames(model, config, frames, as_of, [i for i in lead_ids if i in known])
+    result = score_frames(
+        model,
+        config,
+        frames,
+        as_of,
+        [i for i in lead_ids if i in known],
+        next_touchpoint=next_touchpoint,
+        context=recent_context(session, next_touchpoint, as_of),
+    )
     unknown = [NotScored(i, "unknown lead_id") for i in lead_ids if i not in known]
     return OnlineScores(result.rows, [*result.not_scored, *unknown])

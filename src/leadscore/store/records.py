@@ -25,6 +25,7 @@ __all__ = [
     "LEAD_COLUMNS",
     "LeadFrames",
     "TouchpointSummary",
+    "company_touchpoints",
     "frames_from_rows",
     "insert_touchpoints",
     "lead_frames",
@@ -169,6 +170,21 @@ def lead_frames(session: Session, lead_ids: Sequence[str]) -> LeadFrames:
         [{n: getattr(t, n) for n in _TOUCHPOINT_COLUMNS} for t in touchpoints],
         [{n: getattr(o, n) for n in _OUTCOME_COLUMNS} for o in outcomes],
     )
+
+
+def company_touchpoints(session: Session, start: datetime, end: datetime) -> pl.DataFrame:
+    """Company-initiated touchpoints of every lead with ``start <= timestamp < end``, as a
+    canonical touchpoints frame: the company context the next-touchpoint model reads (the
+    share of each touchpoint among the company's recent ones)."""
+    rows = session.scalars(
+        select(Touchpoint).where(
+            Touchpoint.initiated_by == "company",
+            Touchpoint.timestamp >= start,
+            Touchpoint.timestamp < end,
+        )
+    )
+    touchpoints = [{n: getattr(t, n) for n in _TOUCHPOINT_COLUMNS} for t in rows]
+    return frames_from_rows([], touchpoints).touchpoints
 
 
 def frames_from_rows(

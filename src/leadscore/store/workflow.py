@@ -27,6 +27,7 @@ from leadscore.store.tables import CurrentScore, Lead
 from leadscore.store.webhooks import enqueue_deliveries
 from leadscore.training.config import ScoringConfig
 from leadscore.training.model import PropensityModel
+from leadscore.training.next_touchpoint_training import TrainedNextTouchpoint
 
 __all__ = [
     "Ingested",
@@ -45,11 +46,13 @@ NO_MODEL = "no champion model is loaded"
 
 @dataclass(frozen=True)
 class ScoringModel:
-    """The model that scores, its scoring settings and its version (as reported)."""
+    """The model that scores, its scoring settings and its version (as reported); with a
+    next-touchpoint model, scores carry ``next_best_touchpoints``."""
 
     model: PropensityModel
     config: ScoringConfig
     version: str
+    next_touchpoint: TrainedNextTouchpoint | None = None
 
 
 class UnknownLeads(DataError):
@@ -81,7 +84,9 @@ def rescore(
 ) -> OnlineScores:
     """Score stored leads at ``now``, record the scores and queue the webhooks they trigger."""
     with store.transaction() as session:
-        result = score_stored(session, scoring.model, scoring.config, lead_ids, now)
+        result = score_stored(
+            session, scoring.model, scoring.config, lead_ids, now, scoring.next_touchpoint
+        )
         changes = record_scores(session, result.rows, model_version=scoring.version, scored_at=now)
         enqueue_deliveries(session, changes, now)
     for row in result.rows:
@@ -101,7 +106,9 @@ def score_known(
     if as_of is None:
         return rescore(store, scoring, lead_ids, now)
     with store.transaction() as session:
-        result = score_stored(session, scoring.model, scoring.config, lead_ids, as_of)
+        result = score_stored(
+            session, scoring.model, scoring.config, lead_ids, as_of, scoring.next_touchpoint
+        )
     for row in result.rows:
         row["model_version"] = scoring.version
     return result

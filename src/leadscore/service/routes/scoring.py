@@ -11,6 +11,7 @@ from leadscore.service.deps import MetricsDep, ScoreKey, ScoringDep, StoreDep
 from leadscore.service.problems import responses
 from leadscore.service.schemas import LeadScoreOut, ScoreIn
 from leadscore.store import frames_from_rows, score_frames
+from leadscore.store.online import recent_context
 from leadscore.store.workflow import score_known
 
 __all__ = ["router"]
@@ -48,7 +49,17 @@ def score(
                 for event in lead.touchpoints
             ],
         )
-        result = score_frames(scoring.model, scoring.config, frames, body.as_of or now)
+        when = body.as_of or now
+        with store.transaction() as session:
+            context = recent_context(session, scoring.next_touchpoint, when)
+        result = score_frames(
+            scoring.model,
+            scoring.config,
+            frames,
+            when,
+            next_touchpoint=scoring.next_touchpoint,
+            context=context,
+        )
         for row in result.rows:
             row["model_version"] = scoring.version
     return scores_out(result, scoring.version, metrics)
