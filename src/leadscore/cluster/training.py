@@ -382,24 +382,8 @@ def train_on_cluster(
     meta = _encoded(pl.DataFrame(schema=valid.schema), split, encoder)
     import dask.dataframe as dd
 
-    # Each encoded part stays on one worker, chosen by its position: LightGBM's data-parallel
-    # learners bag and bin the rows each machine holds, so the same parts on the same machines
-    # give the same model in every run.
-    workers = sorted(client.scheduler_info()["workers"])
     train = dd.from_delayed(
-        [
-            client.submit(
-                _encoded,
-                f,
-                split,
-                encoder,
-                pure=False,
-                workers=[workers[i % len(workers)]],
-                allow_other_workers=False,
-            )
-            for i, f in enumerate(examples)
-        ],
-        meta=meta,
+        [client.submit(_encoded, f, split, encoder, pure=False) for f in examples], meta=meta
     )
     booster, best_round = _boost(
         client, train, params, encoder.categorical_indices, (x_valid, y_valid), model, progress
