@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,7 +46,10 @@ __all__ = [
     "make_keys",
     "project_from",
     "seed_store",
+    "serve",
 ]
+
+LEADSCORE = Path(sys.executable).with_name("leadscore")
 
 
 @dataclass(frozen=True)
@@ -103,3 +113,42 @@ class Client:
         if key is not None:
             headers["Authorization"] = f"Bearer {self.keys[key]}"
         return self.http.request(method, url, headers=headers, **kwargs)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serve(project: Project, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """``leadscore serve`` in a child process; yields it and its base URL once healthy."""
+    port = _free_port()
+    env = {**os.environ, "LEADSCORE_HOME": str(project.root)}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [str(LEADSCORE), "serve", "--port", str(port), "--refresh-seconds", "0"],
+            cwd=project.root,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
+        yield process, base
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)

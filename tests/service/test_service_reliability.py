@@ -3,29 +3,24 @@ mid-ingest followed by a restart."""
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from service_support import Project, make_keys, project_from, seed_store
+from service_support import serve as _server
 from sqlalchemy import select
 
 from leadscore.data.simulator import Tables
 from leadscore.store import Store
 from leadscore.store.tables import Touchpoint
-
-LEADSCORE = Path(sys.executable).with_name("leadscore")
 
 
 @pytest.fixture(scope="module")
@@ -50,45 +45,6 @@ def running(
     """One server for the module; the SIGKILL test (last in the file) kills it."""
     with _server(served[0], tmp_path_factory.mktemp("log") / "server.log") as server:
         yield server
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def _server(project: Project, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """``leadscore serve`` in a child process; yields it and its base URL once healthy."""
-    port = _free_port()
-    env = {**os.environ, "LEADSCORE_HOME": str(project.root)}
-    env.pop("MLFLOW_TRACKING_URI", None)
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [str(LEADSCORE), "serve", "--port", str(port), "--refresh-seconds", "0"],
-            cwd=project.root,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
-        yield process, base
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=30)
 
 
 def _event(n: int, lead_id: str, tag: str) -> dict[str, str]:

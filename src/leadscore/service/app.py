@@ -21,6 +21,7 @@ from leadscore.service.limits import BodySizeLimit
 from leadscore.service.metrics import Metrics, RequestTimer
 from leadscore.service.problems import PROBLEM_JSON, install_problem_handlers
 from leadscore.service.routes import health, ingest, leads, scoring, webhooks
+from leadscore.service.web import router as pages
 from leadscore.settings import Settings, get_settings
 from leadscore.store import Store
 from leadscore.training.config import ScoringConfig, load_pipeline
@@ -111,6 +112,7 @@ def create_app(
     install_problem_handlers(app)
     for module in (scoring, ingest, leads, webhooks, health):
         app.include_router(module.router)
+    app.include_router(pages)
     app.add_middleware(BodySizeLimit, max_bytes=options.max_body_bytes)
     app.add_middleware(RequestTimer, metrics=app.state.metrics)
     return app

@@ -19,11 +19,11 @@ from leadscore.service.schemas import (
     ScoreOut,
     TouchpointSummaryOut,
 )
-from leadscore.store import ranked_leads, score_history, touchpoint_summary
+from leadscore.store import RankedPage, Store, ranked_leads, score_history, touchpoint_summary
 from leadscore.store.tables import CurrentScore, Lead, Outcome
 from leadscore.store.workflow import stored_score_row
 
-__all__ = ["router"]
+__all__ = ["lead_detail", "ranked_csv", "ranked_items", "router"]
 
 router = APIRouter(prefix="/v1", tags=["leads"])
 
@@ -52,6 +52,11 @@ _CSV_COLUMNS: Final = (
 )
 def get_lead(lead_id: LeadId, _key: ReadKey, store: StoreDep) -> LeadDetailOut:
     """A lead, a summary of its touchpoints, its current score and its score history."""
+    return lead_detail(store, lead_id)
+
+
+def lead_detail(store: Store, lead_id: str) -> LeadDetailOut:
+    """A stored lead with its touchpoint summary, score and history; 404 when unknown."""
     with store.transaction() as session:
         lead = session.get(Lead, lead_id)
         if lead is None:
@@ -82,7 +87,8 @@ def get_lead(lead_id: LeadId, _key: ReadKey, store: StoreDep) -> LeadDetailOut:
     )
 
 
-def _csv(items: list[RankedLeadOut]) -> bytes:
+def ranked_csv(items: list[RankedLeadOut]) -> bytes:
+    """Ranked leads as CSV (reasons joined with "; "), as ``Accept: text/csv`` answers."""
     rows = [
         {
             **{name: getattr(item, name) for name in _CSV_COLUMNS if name != "reasons"},
@@ -95,6 +101,20 @@ def _csv(items: list[RankedLeadOut]) -> bytes:
     buffer = io.BytesIO()
     frame.write_csv(buffer, datetime_format="%Y-%m-%dT%H:%M:%SZ")
     return buffer.getvalue()
+
+
+def ranked_items(page: RankedPage) -> list[RankedLeadOut]:
+    """The rows of a page of :func:`~leadscore.store.ranked_leads` as answered."""
+    return [
+        RankedLeadOut.model_validate(
+            {
+                **stored_score_row(score, lead.deal_value),
+                "owner": lead.owner,
+                "source": lead.source,
+            }
+        )
+        for score, lead in page.rows
+    ]
 
 
 @router.get(
@@ -136,20 +156,11 @@ def rankings(
             limit=limit,
             cursor=cursor or None,
         )
-    items = [
-        RankedLeadOut.model_validate(
-            {
-                **stored_score_row(score, lead.deal_value),
-                "owner": lead.owner,
-                "source": lead.source,
-            }
-        )
-        for score, lead in page.rows
-    ]
+    items = ranked_items(page)
     if CSV in request.headers.get("accept", ""):
         headers = {}
         if page.next_cursor:
             following = request.url.include_query_params(cursor=page.next_cursor)
             headers["Link"] = f'<{following}>; rel="next"'
-        return Response(_csv(items), media_type=f"{CSV}; charset=utf-8", headers=headers)
+        return Response(ranked_csv(items), media_type=f"{CSV}; charset=utf-8", headers=headers)
     return RankingsOut(items=items, next_cursor=page.next_cursor)
