@@ -10,6 +10,7 @@ from leadscore import __version__
 from leadscore.cli import (
     demo,
     evaluate,
+    forecast,
     generate,
     keys,
     promote,
@@ -55,5 +56,6 @@ app.command("evaluate")(evaluate.command)
 app.command("promote")(promote.command)
 app.command("score")(score.command)
 app.command("rank")(rank.command)
+app.command("forecast")(forecast.command)
 app.command("serve")(serve.command)
 app.add_typer(keys.app, name="keys")
