@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Final
 
 import numpy as np
 import polars as pl
@@ -17,9 +18,13 @@ from numpy.typing import NDArray
 
 from leadscore.features.activity import enum_code
 
-__all__ = ["FeatureEncoder"]
+__all__ = ["BLOCK_ROWS", "FeatureEncoder"]
 
 OTHER = "(other)"
+
+
+#: From this many rows on, :meth:`FeatureEncoder.transform` exports the frame in one piece.
+BLOCK_ROWS: Final = 1024
 
 
 class FeatureEncoder:
@@ -56,6 +61,8 @@ class FeatureEncoder:
         categories are coded through an enum cast, all without building a query: encoding
         one row must cost little next to the prediction itself.
         """
+        if frame.height >= BLOCK_ROWS:
+            return self._transform_block(frame)
         numeric = frame[self.numeric_]
         block = numeric.to_numpy()
         if block.dtype != np.float64:  # a column that is not numeric yet
@@ -69,6 +76,21 @@ class FeatureEncoder:
                 _code_columns(tuple((n, self.vocabularies_[n][:-1]) for n in names))
             )
             matrix[:, [positions[name] for name in names]] = codes.to_numpy()
+        return matrix
+
+    def _transform_block(self, frame: pl.DataFrame) -> NDArray[np.float64]:
+        """The matrix of a large frame as one row-major export: every column (categories as
+        codes) in fitted order. Writing columns into a row-major matrix one by one costs
+        about 15 times more for a million rows."""
+        codes = dict(
+            zip(
+                self.vocabularies_,
+                _code_columns(tuple((n, v[:-1]) for n, v in self.vocabularies_.items())),
+                strict=True,
+            )
+        )
+        columns = [codes.get(name, pl.col(name).cast(pl.Float64)) for name in self.names_]
+        matrix: NDArray[np.float64] = frame.select(columns).to_numpy(order="c")
         return matrix
 
 
