@@ -118,6 +118,10 @@ def test_demo_runs_the_whole_job_and_is_safe_to_rerun(
     assert payload["promote_next_touchpoint"]["promoted"] is True
     top = payload["top"]
     assert all(isinstance(row["next_best_touchpoints"], list) for row in top)
+    forecast = payload["forecast"]
+    assert forecast["period"]["days"] == 30
+    assert forecast["q10"] <= forecast["q50"] <= forecast["q90"]
+    assert 0 <= forecast["p_target"] <= 1 and forecast["target"] > 0
     assert [row["rank"] for row in top] == list(range(1, len(top) + 1))
     assert [row["score"] for row in top] == sorted((row["score"] for row in top), reverse=True)
     assert (tmp_path / "models" / "mlflow.db").is_file()

@@ -6,11 +6,13 @@ shows the top of the ranked list with reasons and the quality against the oracle
 next-best-touchpoint model is trained, assessed against the truth and promoted the same way,
 and every lead of the list shows its best touchpoint. Re-running it is safe: the data are
 rewritten, each run is a new MLflow run, and a champion only changes when a run beats it.
-The forecast joins as it lands.
+Last, the revenue of the next 30 days from the open pipeline is forecast against the revenue
+won in the last 30 days of the data.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,14 +24,18 @@ from leadscore.cli._models import pipeline_path
 from leadscore.cli._next_touchpoint import render_policy
 from leadscore.cli._output import EXIT_CHECK_FAILED, errors_to_exit, print_json
 from leadscore.cli._progress import steps
+from leadscore.cli.forecast import render_forecast
 from leadscore.cli.generate import render_summary
 from leadscore.cli.train import render_quality
-from leadscore.data import validate_path
+from leadscore.data import load_dataset, validate_path
 from leadscore.data.simulator import SimulationConfig, write_simulation
+from leadscore.features import observed_until
 from leadscore.scoring import rank_leads
+from leadscore.scoring.forecast import Forecast, Period, booked_revenue, forecast_leads
 from leadscore.scoring.workflow import score_location
 from leadscore.settings import get_settings
-from leadscore.training.config import load_pipeline
+from leadscore.training.config import PipelineConfig, load_pipeline
+from leadscore.training.model import PropensityModel
 from leadscore.training.next_touchpoint_config import load_next_touchpoint_pipeline
 from leadscore.training.next_touchpoint_tracking import (
     load_next_touchpoint,
@@ -42,6 +48,7 @@ from leadscore.training.workflow import promote_run, train_location, train_summa
 __all__ = ["command"]
 
 _TOP = 10
+_FORECAST_DAYS = 30
 _NEXT_TOUCHPOINT = Path("pipelines/next-touchpoint.yaml")
 
 
@@ -61,6 +68,26 @@ def _top_table(ranked: list[dict[str, Any]]) -> Table:
             f"{best['touchpoint']} (+{best['uplift'] * 100:.1f} pts)" if best else "none",
         )
     return table
+
+
+def _forecast(model: PropensityModel, data: str, config: PipelineConfig) -> Forecast:
+    """The revenue of the next 30 days from the open pipeline, against the revenue won in
+    the last 30 days of the data as the target."""
+    dataset = load_dataset(data)
+    end = observed_until(dataset.leads, dataset.touchpoints, dataset.outcomes)
+    start = end.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    last = Period(start - timedelta(days=_FORECAST_DAYS), start)
+    target = booked_revenue(dataset.leads, dataset.outcomes, last, as_of=end)
+    return forecast_leads(
+        model,
+        dataset.leads,
+        dataset.touchpoints,
+        dataset.outcomes,
+        config,
+        period=Period(start, start + timedelta(days=_FORECAST_DAYS)),
+        target=target,
+        as_of=end,
+    )
 
 
 def command(
@@ -101,6 +128,8 @@ def command(
             champion.model, str(out), config.scoring, next_touchpoint=recommender.trained
         )
         ranked = rank_leads(scores, limit=_TOP)
+        progress("forecasting the next 30 days against the last 30 days' revenue")
+        forecast = _forecast(champion.model, str(out), config)
     summary = train_summary(result, record)
     top = ranked.select(
         "rank", "lead_id", "grade", "score", "owner", "reasons", "next_best_touchpoints"
@@ -115,6 +144,7 @@ def command(
                 "next_touchpoint": uplift,
                 "promote_next_touchpoint": uplift_promotion.to_dict(),
                 "top": top,
+                "forecast": forecast.to_dict(),
             }
         )
         return
@@ -125,10 +155,15 @@ def command(
     render_policy(uplift, console)
     console.print(uplift_promotion.reason, highlight=False)
     console.print(_top_table(top))
+    render_forecast(forecast)
     home = settings.home
     console.print(
-        f"Next: [bold]leadscore rank --data {out} --out top.xlsx[/] writes the ranked list; "
-        f"[bold].venv/bin/mlflow ui --backend-store-uri sqlite:///{home / 'models' / 'mlflow.db'}"
-        "[/] opens the tracked runs.",
+        "Next:\n"
+        f"  [bold]leadscore rank --data {out} --out top.xlsx[/] writes the ranked list;\n"
+        "  [bold]leadscore keys create --name sales[/] prints an API key, then "
+        "[bold]leadscore serve[/] serves the API and the sales page at "
+        "http://127.0.0.1:8000/app (sign in with that key);\n"
+        f"  [bold].venv/bin/mlflow ui --backend-store-uri sqlite:///{home / 'models' / 'mlflow.db'}"
+        "[/] opens the tracked runs at http://127.0.0.1:5000.",
         highlight=False,
     )

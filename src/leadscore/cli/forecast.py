@@ -24,14 +24,14 @@ from leadscore.settings import get_settings
 from leadscore.training.config import load_pipeline
 from leadscore.training.tracking import load_propensity
 
-__all__ = ["command"]
+__all__ = ["command", "render_forecast"]
 
 
 def _money(value: float) -> str:
     return f"{value:,.0f}"
 
 
-def _render_forecast(forecast: Forecast) -> None:
+def render_forecast(forecast: Forecast) -> None:
     result = forecast.to_dict()
     console = Console()
     table = Table(
@@ -199,6 +199,6 @@ def command(
     if json_output:
         print_json(forecast.to_dict())
     else:
-        _render_forecast(forecast)
+        render_forecast(forecast)
     if chart is not None:
         stderr.print(f"wrote the chart -> {chart}", highlight=False)
