@@ -224,14 +224,14 @@ def test_forecast_is_point_in_time(small_run: Tables, trained: TrainedPropensity
     assert leads.height < small_run.leads.height
 
 
-def test_backtest_counts_only_leads_open_at_the_start(small_run: Tables) -> None:
-    from conftest import FAST
-
+def test_backtest_counts_only_leads_open_at_the_start(
+    small_run: Tables, trained: TrainedPropensity
+) -> None:
     result = backtest_forecast(
         small_run.leads,
         small_run.touchpoints,
         small_run.outcomes,
-        FAST,
+        trained.config,  # the session's fast training settings
         periods=2,
         period_days=21,
     )
