@@ -21,7 +21,6 @@ import contextlib
 import dataclasses
 import functools
 import json
-import pickle
 import re
 import sys
 import tempfile
@@ -44,7 +43,9 @@ from leadscore.training.next_touchpoint_tracking import (
     _flatten,
     _metrics,
     _prediction_frame,
-    _register,
+    read_model_folder,
+    register_version,
+    write_model_folder,
 )
 from leadscore.training.tracking import (
     MODEL_NAME,
@@ -82,44 +83,21 @@ set_model(CampaignPyfunc())
 
 
 def _write_model(trained: TrainedCampaign, folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    versions = {
-        "format_version": FORMAT_VERSION,
-        "library_version": __version__,
-        "kind": CAMPAIGN_TAG[1],
-    }
-    (folder / _VERSIONS).write_text(json.dumps(versions, indent=2), encoding="utf-8")
     stored = dataclasses.replace(
         trained, test=trained.test.clear(), test_keys=trained.test_keys.clear()
     )
-    with (folder / _PICKLE).open("wb") as handle:
-        pickle.dump(stored, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    return folder
+    return write_model_folder(stored, folder, kind=CAMPAIGN_TAG[1])
 
 
 def read_campaign_model(folder: str | Path) -> TrainedCampaign:
     """The pickled campaign model of a folder written with the model, after checking its
     format. Unpickling runs code: read models only from a tracking store you trust."""
-    folder = Path(folder)
-    try:
-        versions = json.loads((folder / _VERSIONS).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(
-            f"{folder} holds no readable {_VERSIONS}; it is not a leadscore campaign model."
-        ) from exc
-    if versions.get("format_version") != FORMAT_VERSION:
-        raise ConfigError(
-            f"The campaign model at {folder} has format version "
-            f"{versions.get('format_version')!r} (saved by leadscore "
-            f"{versions.get('library_version')}); this leadscore reads format version "
-            f"{FORMAT_VERSION}. Retrain it with `leadscore train --pipeline "
-            "pipelines/next-touchpoint.yaml --treatment …`."
-        )
-    with (folder / _PICKLE).open("rb") as handle:
-        trained = pickle.load(handle)
-    if not isinstance(trained, TrainedCampaign):
-        raise ConfigError(f"{folder / _PICKLE} does not hold a campaign model.")
-    return trained
+    return read_model_folder(
+        folder,
+        TrainedCampaign,
+        "campaign",
+        "leadscore train --pipeline pipelines/next-touchpoint.yaml --treatment …",
+    )
 
 
 def predict_campaign(trained: TrainedCampaign, features: pl.DataFrame) -> pd.DataFrame:
@@ -298,11 +276,8 @@ def log_campaign_run(
                     _write_artifacts(trained, summary, assessment, Path(tmp))
                     mlflow.log_artifacts(tmp)
                 info = _log_model(trained)
-                client = mlflow.MlflowClient()
-                version = _register(client, info, run_id)
-                client.set_model_version_tag(
-                    NEXT_TOUCHPOINT_MODEL_NAME, str(version), *CAMPAIGN_TAG
-                )
+                tag = {CAMPAIGN_TAG[0]: CAMPAIGN_TAG[1]}
+                version = register_version(mlflow.MlflowClient(), info, run_id, **tag)
         except MlflowException as exc:
             raise ConfigError(
                 f"Logging the training run to {settings.tracking_uri} failed: {exc.message}"

@@ -33,7 +33,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -73,9 +73,14 @@ __all__ = [
     "load_next_touchpoint",
     "log_next_touchpoint_run",
     "promote_next_touchpoint",
+    "read_model_folder",
     "read_next_touchpoint_model",
+    "register_version",
     "run_kind",
+    "write_model_folder",
 ]
+
+Stored = TypeVar("Stored")
 
 NEXT_TOUCHPOINT_MODEL_NAME: Final = "leadscore-next-touchpoint"
 """The registered model of the next-touchpoint pipeline."""
@@ -113,14 +118,45 @@ class LoadedNextTouchpoint:
 # -- the stored model -----------------------------------------------------------------------
 
 
-def _write_model(trained: TrainedNextTouchpoint, folder: Path) -> Path:
+def write_model_folder(stored: Any, folder: Path, **facts: str) -> Path:
+    """Pickle ``stored`` into ``folder`` beside ``versions.json`` (format and library
+    version, and ``facts``)."""
     folder.mkdir(parents=True, exist_ok=True)
-    versions = {"format_version": FORMAT_VERSION, "library_version": __version__}
+    versions = {"format_version": FORMAT_VERSION, "library_version": __version__, **facts}
     (folder / _VERSIONS).write_text(json.dumps(versions, indent=2), encoding="utf-8")
-    stored = dataclasses.replace(trained, test=trained.test.clear())
     with (folder / _PICKLE).open("wb") as handle:
         pickle.dump(stored, handle, protocol=pickle.HIGHEST_PROTOCOL)
     return folder
+
+
+def read_model_folder(folder: str | Path, kind: type[Stored], what: str, retrain: str) -> Stored:
+    """The ``kind`` object pickled in a folder :func:`write_model_folder` wrote, after checking
+    its format version (``what`` names the model in errors, ``retrain`` the command that
+    makes a new one). Unpickling runs code: read models only from a tracking store you trust.
+    """
+    folder = Path(folder)
+    try:
+        versions = json.loads((folder / _VERSIONS).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"{folder} holds no readable {_VERSIONS}; it is not a leadscore {what} model."
+        ) from exc
+    if versions.get("format_version") != FORMAT_VERSION:
+        raise ConfigError(
+            f"The {what} model at {folder} has format version "
+            f"{versions.get('format_version')!r} (saved by leadscore "
+            f"{versions.get('library_version')}); this leadscore reads format version "
+            f"{FORMAT_VERSION}. Retrain it with `{retrain}`."
+        )
+    with (folder / _PICKLE).open("rb") as handle:
+        stored = pickle.load(handle)
+    if not isinstance(stored, kind):
+        raise ConfigError(f"{folder / _PICKLE} does not hold a {what} model.")
+    return stored
+
+
+def _write_model(trained: TrainedNextTouchpoint, folder: Path) -> Path:
+    return write_model_folder(dataclasses.replace(trained, test=trained.test.clear()), folder)
 
 
 def read_next_touchpoint_model(folder: str | Path) -> TrainedNextTouchpoint:
@@ -128,26 +164,12 @@ def read_next_touchpoint_model(folder: str | Path) -> TrainedNextTouchpoint:
 
     Unpickling runs code: read models only from a tracking store you trust.
     """
-    folder = Path(folder)
-    try:
-        versions = json.loads((folder / _VERSIONS).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(
-            f"{folder} holds no readable {_VERSIONS}; it is not a leadscore next-touchpoint model."
-        ) from exc
-    if versions.get("format_version") != FORMAT_VERSION:
-        raise ConfigError(
-            f"The next-touchpoint model at {folder} has format version "
-            f"{versions.get('format_version')!r} (saved by leadscore "
-            f"{versions.get('library_version')}); this leadscore reads format version "
-            f"{FORMAT_VERSION}. Retrain it with `leadscore train --pipeline "
-            "pipelines/next-touchpoint.yaml`."
-        )
-    with (folder / _PICKLE).open("rb") as handle:
-        trained = pickle.load(handle)
-    if not isinstance(trained, TrainedNextTouchpoint):
-        raise ConfigError(f"{folder / _PICKLE} does not hold a next-touchpoint model.")
-    return trained
+    return read_model_folder(
+        folder,
+        TrainedNextTouchpoint,
+        "next-touchpoint",
+        "leadscore train --pipeline pipelines/next-touchpoint.yaml",
+    )
 
 
 def _prediction_frame(model: NextTouchpointModel, state: pl.DataFrame) -> pd.DataFrame:
@@ -275,7 +297,9 @@ def _metrics(summary: Mapping[str, Any]) -> dict[str, float]:
     }
 
 
-def _register(client: Any, info: Any, run_id: str) -> int:
+def register_version(client: Any, info: Any, run_id: str, **tags: str) -> int:
+    """Register the logged model ``info`` of ``run_id`` as a new version of
+    ``leadscore-next-touchpoint`` (created on first use) with ``tags``."""
     from mlflow.exceptions import MlflowException
 
     try:
@@ -291,7 +315,7 @@ def _register(client: Any, info: Any, run_id: str) -> int:
         source=info.model_uri,
         run_id=run_id,
         model_id=info.model_id,
-        tags={"leadscore.format_version": str(FORMAT_VERSION)},
+        tags={"leadscore.format_version": str(FORMAT_VERSION), **tags},
     )
     return int(version.version)
 
@@ -360,7 +384,7 @@ def log_next_touchpoint_run(
                     _write_artifacts(trained, summary, truth, Path(tmp))
                     mlflow.log_artifacts(tmp)
                 info = _log_model(trained)
-                version = _register(mlflow.MlflowClient(), info, run_id)
+                version = register_version(mlflow.MlflowClient(), info, run_id)
         except MlflowException as exc:
             raise ConfigError(
                 f"Logging the training run to {settings.tracking_uri} failed: {exc.message}"
