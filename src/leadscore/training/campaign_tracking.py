@@ -17,12 +17,10 @@ tables, not the state of leads built from event data.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import json
 import re
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Final
@@ -32,27 +30,23 @@ import polars as pl
 import yaml
 
 from leadscore import __version__
-from leadscore.errors import ConfigError
 from leadscore.evaluation.uplift_plots import qini_curve_plot
 from leadscore.settings import Settings
 from leadscore.training.campaign import TrainedCampaign
 from leadscore.training.campaign_assessment import CampaignAssessment
 from leadscore.training.next_touchpoint import FORMAT_VERSION
 from leadscore.training.next_touchpoint_tracking import (
-    NEXT_TOUCHPOINT_MODEL_NAME,
     _flatten,
     _metrics,
     _prediction_frame,
+    log_uplift_run,
     read_model_folder,
-    register_version,
     write_model_folder,
 )
 from leadscore.training.tracking import (
     MODEL_NAME,
     RunRecord,
     _requirements,
-    ensure_experiment,
-    experiment_name,
     quiet_mlflow,
 )
 
@@ -248,43 +242,12 @@ def log_campaign_run(
 ) -> RunRecord:
     """Log a campaign model and its ``summary`` as one MLflow run and register the model as
     a new version of ``leadscore-next-touchpoint`` (see the module docstring)."""
-    experiment = experiment_name(trained.config.name)
-    experiment_id = ensure_experiment(experiment, settings)
-    metrics = {_METRIC_NAME.sub("_", k): v for k, v in _metrics(summary).items()}
-    with quiet_mlflow():
-        import mlflow
-        from mlflow.exceptions import MlflowException
-
-        try:
-            with (
-                contextlib.redirect_stdout(sys.stderr),
-                mlflow.start_run(experiment_id=experiment_id) as run,
-            ):
-                run_id = run.info.run_id
-                mlflow.log_params(_params(trained, data_location))
-                mlflow.set_tags(
-                    {
-                        "leadscore.pipeline": trained.config.name,
-                        "leadscore.kind": trained.config.kind,
-                        CAMPAIGN_TAG[0]: CAMPAIGN_TAG[1],
-                        "leadscore.format_version": str(FORMAT_VERSION),
-                        "leadscore.library_version": __version__,
-                    }
-                )
-                mlflow.log_metrics(metrics)
-                with tempfile.TemporaryDirectory(prefix="leadscore-run-") as tmp:
-                    _write_artifacts(trained, summary, assessment, Path(tmp))
-                    mlflow.log_artifacts(tmp)
-                info = _log_model(trained)
-                tag = {CAMPAIGN_TAG[0]: CAMPAIGN_TAG[1]}
-                version = register_version(mlflow.MlflowClient(), info, run_id, **tag)
-        except MlflowException as exc:
-            raise ConfigError(
-                f"Logging the training run to {settings.tracking_uri} failed: {exc.message}"
-            ) from exc
-    return RunRecord(
-        run_id=run_id,
-        model_uri=f"models:/{NEXT_TOUCHPOINT_MODEL_NAME}/{version}",
-        version=version,
-        experiment=experiment,
+    return log_uplift_run(
+        trained.config,
+        params=_params(trained, data_location),
+        metrics={_METRIC_NAME.sub("_", k): v for k, v in _metrics(summary).items()},
+        write_artifacts=lambda folder: _write_artifacts(trained, summary, assessment, folder),
+        log_model=lambda: _log_model(trained),
+        settings=settings,
+        tags={CAMPAIGN_TAG[0]: CAMPAIGN_TAG[1]},
     )

@@ -30,7 +30,7 @@ import json
 import pickle
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -46,6 +46,7 @@ from leadscore.evaluation.policy import one_hot
 from leadscore.evaluation.uplift_plots import uplift_curve_plot
 from leadscore.settings import Settings
 from leadscore.training.next_touchpoint import FORMAT_VERSION, NextTouchpointModel
+from leadscore.training.next_touchpoint_config import NextTouchpointConfig
 from leadscore.training.next_touchpoint_evaluation import TruthEvaluation, off_policy_estimates
 from leadscore.training.next_touchpoint_training import TrainedNextTouchpoint
 from leadscore.training.registry import (
@@ -72,6 +73,7 @@ __all__ = [
     "greedy_policy_value",
     "load_next_touchpoint",
     "log_next_touchpoint_run",
+    "log_uplift_run",
     "promote_next_touchpoint",
     "read_model_folder",
     "read_next_touchpoint_model",
@@ -341,6 +343,60 @@ def _write_artifacts(
         uplift_curve_plot(truth.curves, path=folder / "plots" / "uplift_curves.png")
 
 
+def log_uplift_run(
+    config: NextTouchpointConfig,
+    *,
+    params: dict[str, str],
+    metrics: dict[str, float],
+    write_artifacts: Callable[[Path], None],
+    log_model: Callable[[], Any],
+    settings: Settings,
+    tags: Mapping[str, str] | None = None,
+) -> RunRecord:
+    """One MLflow run in the pipeline's experiment with ``params``, the pipeline and version
+    tags (and ``tags``, also set on the model version), ``metrics``, the files
+    ``write_artifacts`` puts in a folder, and the model ``log_model`` logs, registered as a
+    new version of ``leadscore-next-touchpoint``."""
+    extra = dict(tags or {})
+    experiment = experiment_name(config.name)
+    experiment_id = ensure_experiment(experiment, settings)
+    with quiet_mlflow():
+        import mlflow
+        from mlflow.exceptions import MlflowException
+
+        try:
+            with (
+                contextlib.redirect_stdout(sys.stderr),
+                mlflow.start_run(experiment_id=experiment_id) as run,
+            ):
+                run_id = run.info.run_id
+                mlflow.log_params(params)
+                mlflow.set_tags(
+                    {
+                        "leadscore.pipeline": config.name,
+                        "leadscore.kind": config.kind,
+                        "leadscore.format_version": str(FORMAT_VERSION),
+                        "leadscore.library_version": __version__,
+                        **extra,
+                    }
+                )
+                mlflow.log_metrics(metrics)
+                with tempfile.TemporaryDirectory(prefix="leadscore-run-") as tmp:
+                    write_artifacts(Path(tmp))
+                    mlflow.log_artifacts(tmp)
+                version = register_version(mlflow.MlflowClient(), log_model(), run_id, **extra)
+        except MlflowException as exc:
+            raise ConfigError(
+                f"Logging the training run to {settings.tracking_uri} failed: {exc.message}"
+            ) from exc
+    return RunRecord(
+        run_id=run_id,
+        model_uri=f"models:/{NEXT_TOUCHPOINT_MODEL_NAME}/{version}",
+        version=version,
+        experiment=experiment,
+    )
+
+
 def log_next_touchpoint_run(
     trained: TrainedNextTouchpoint,
     summary: Mapping[str, Any],
@@ -358,42 +414,13 @@ def log_next_touchpoint_run(
     ``feature_spec.json``, ``test_decision_points.parquet`` and, with the ``truth``
     evaluation, ``plots/uplift_curves.png``; the model as the pyfunc ``model``.
     """
-    experiment = experiment_name(trained.config.name)
-    experiment_id = ensure_experiment(experiment, settings)
-    with quiet_mlflow():
-        import mlflow
-        from mlflow.exceptions import MlflowException
-
-        try:
-            with (
-                contextlib.redirect_stdout(sys.stderr),
-                mlflow.start_run(experiment_id=experiment_id) as run,
-            ):
-                run_id = run.info.run_id
-                mlflow.log_params(_params(trained, data_location))
-                mlflow.set_tags(
-                    {
-                        "leadscore.pipeline": trained.config.name,
-                        "leadscore.kind": trained.config.kind,
-                        "leadscore.format_version": str(FORMAT_VERSION),
-                        "leadscore.library_version": __version__,
-                    }
-                )
-                mlflow.log_metrics(_metrics(summary))
-                with tempfile.TemporaryDirectory(prefix="leadscore-run-") as tmp:
-                    _write_artifacts(trained, summary, truth, Path(tmp))
-                    mlflow.log_artifacts(tmp)
-                info = _log_model(trained)
-                version = register_version(mlflow.MlflowClient(), info, run_id)
-        except MlflowException as exc:
-            raise ConfigError(
-                f"Logging the training run to {settings.tracking_uri} failed: {exc.message}"
-            ) from exc
-    return RunRecord(
-        run_id=run_id,
-        model_uri=f"models:/{NEXT_TOUCHPOINT_MODEL_NAME}/{version}",
-        version=version,
-        experiment=experiment,
+    return log_uplift_run(
+        trained.config,
+        params=_params(trained, data_location),
+        metrics=_metrics(summary),
+        write_artifacts=lambda folder: _write_artifacts(trained, summary, truth, folder),
+        log_model=lambda: _log_model(trained),
+        settings=settings,
     )
 
 
