@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from pydantic import ValidationError
 
 from leadscore.data.simulator import Tables
+from leadscore.errors import UsageError
 from leadscore.evaluation.policy import (
     off_policy_value,
     one_hot,
@@ -23,10 +25,12 @@ from leadscore.training.decision_points import (
     build_decision_points,
     company_context,
     logged_treatments,
+    surrogate_inputs,
 )
 from leadscore.training.next_touchpoint import (
     NaiveUpliftModel,
     NextTouchpointModel,
+    Surrogate,
     UpliftPrediction,
 )
 from leadscore.training.next_touchpoint_config import (
@@ -166,6 +170,61 @@ def test_company_context_counts_only_the_days_before_as_of() -> None:
     )
     context = company_context(events, _snapshots(["A"], T0)["as_of"], ("call", "demo"), 7)
     assert context.row(0) == (0.5, 0.5)
+
+
+def test_surrogate_settles_closed_leads_and_reads_the_later_state(small_run: Tables) -> None:
+    d = timedelta(days=1)
+    points = _snapshots(["A", "B", "C", "D"], T0)
+    outcomes = pl.DataFrame(
+        {
+            "lead_id": ["A", "B", "C"],
+            "converted_at": pl.Series(
+                [T0 + 3 * d, None, T0 + 20 * d], dtype=pl.Datetime("us", "UTC")
+            ),
+            "lost_at": pl.Series([None, T0 + 14 * d, None], dtype=pl.Datetime("us", "UTC")),
+            "revenue": [1.0, None, 2.0],
+        }
+    )
+    leads = small_run.leads.head(4).with_columns(lead_id=pl.Series(["A", "B", "C", "D"]))
+    events = _touchpoints(
+        [("A", T0 - d, "email_open", "lead"), ("D", T0 + 5 * d, "page_view", "lead")]
+    )
+    spec = FeatureSpec(windows_days=(7, 30)).resolve(events)
+    surrogate = surrogate_inputs(leads, events, outcomes, points, spec, DecisionConfig(), 14)
+    # Converted within 14 days: 1; lost on day 14 (inside the closed window): 0; converted
+    # on day 20 or never closed: still open (NaN).
+    assert surrogate.settled[:2].tolist() == [1.0, 0.0]
+    assert np.isnan(surrogate.settled[2:]).all()
+    # The later state is the one feature builder's at as_of + 14 days: D's page view counts.
+    later = build_features(leads, events, _snapshots(["A", "B", "C", "D"], T0 + 14 * d), spec)
+    names = list(spec.feature_names())
+    assert surrogate.state.select(names).equals(later.select(names))
+    assert surrogate.state["n_page_view_30d"].to_list()[3] == 1
+
+
+def test_surrogate_agrees_with_the_label_of_every_settled_point(small_run: Tables) -> None:
+    points = build_decision_points(
+        small_run.leads, small_run.touchpoints, small_run.outcomes, CONFIG
+    ).frame
+    surrogate = surrogate_inputs(
+        small_run.leads,
+        small_run.touchpoints,
+        small_run.outcomes,
+        points,
+        FeatureSpec(windows_days=(7,)).resolve(small_run.touchpoints),
+        DecisionConfig(),
+        14,
+    )
+    settled = ~np.isnan(surrogate.settled)
+    assert 0 < settled.sum() < points.height
+    # A lead that converted within 14 days converted within the horizon; a lost one did not.
+    assert (surrogate.settled[settled] == points["label"].to_numpy()[settled]).all()
+    assert surrogate.state["lead_id"].equals(points["lead_id"])
+
+
+def test_surrogate_days_must_be_shorter_than_the_horizon() -> None:
+    with pytest.raises(ValidationError, match="surrogate_days"):
+        NextTouchpointConfig(horizon_days=30, estimator=EstimatorConfig(surrogate_days=30))
 
 
 # -- the doubly robust learner ------------------------------------------------------------------
@@ -350,6 +409,56 @@ def test_uplift_curve_plot_is_a_png(tmp_path: Path) -> None:
     data = uplift_curve_plot(curves, tmp_path / "uplift.png")
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert (tmp_path / "uplift.png").read_bytes() == data
+
+
+def test_surrogate_index_keeps_the_effect_and_removes_most_outcome_noise() -> None:
+    """The call raises a later, observable readiness; the outcome is a coin flip on it. The
+    surrogate index (the outcome's expectation given the later state) keeps the effect."""
+    frame, spec, called, _ = _synthetic(30_000, seed=5)
+    rng = np.random.default_rng(6)
+    hot = frame["n_lead_initiated_7d"].to_numpy()
+    readiness = 0.02 + 0.6 * hot**4 + 0.05 * called
+    converted = (rng.random(len(hot)) < readiness).astype(np.int8)
+    later = frame.with_columns(
+        n_lead_initiated_7d=pl.Series(readiness + rng.normal(0, 0.01, len(hot)))
+    )
+    settled = np.full(len(hot), np.nan)
+    early = rng.random(len(hot)) < 0.05  # a few leads decided before the later state
+    settled[early] = converted[early]
+    config = EstimatorConfig(
+        folds=3,
+        propensity_rounds=60,
+        outcome_rounds=60,
+        effect_rounds=60,
+        effect_min_child_samples=500,
+        effect_features=("n_lead_initiated_7d",),
+        surrogate_rounds=100,
+    )
+    model = NextTouchpointModel(config=config).fit(
+        frame,
+        called,
+        converted,
+        arms=("none", "call"),
+        spec=spec,
+        groups=frame["lead_id"],
+        surrogate=Surrogate(state=later, settled=settled, days=14),
+    )
+    assert abs(model.predict(frame).uplift[:, 1].mean() - 0.05) < 0.015
+    summary = model.surrogate_
+    assert summary is not None and summary["days"] == 14
+    assert summary["share_settled"] == pytest.approx(early.mean(), abs=1e-9)
+    assert summary["index_mean"] == pytest.approx(summary["outcome_mean"], abs=0.01)
+    assert summary["variance_ratio"] < 0.5  # most of the 0/1 noise is gone
+    with pytest.raises(UsageError, match="one row per decision point"):
+        NextTouchpointModel(config=config).fit(
+            frame,
+            called,
+            converted,
+            arms=("none", "call"),
+            spec=spec,
+            groups=frame["lead_id"],
+            surrogate=Surrogate(state=later.head(10), settled=settled, days=14),
+        )
 
 
 # -- end to end on the small simulated run ------------------------------------------------------

@@ -7,6 +7,9 @@ Point in time, as for the propensity model:
 * the **treatment** is the first actionable company-initiated touchpoint with
   ``as_of <= timestamp < as_of + window_days``, or ``none``; it is never part of the state;
 * the **outcome** is the snapshot label: converted in ``(as_of, as_of + horizon]``;
+* the **surrogate** (:func:`surrogate_inputs`, training only) is what is known
+  ``surrogate_days`` after ``as_of``: the state then and whether the lead converted or was
+  lost by then. It is a label, never a feature: predictions use only the state at ``as_of``;
 * the **context** (:func:`company_context`) is what the company as a whole did in the
   ``context_days`` before ``as_of``: the share of each touchpoint among its company-initiated
   touchpoints. It shows campaign seasons (trade-fair invitations before a fair, webinar
@@ -34,6 +37,7 @@ from leadscore.features import (
     open_snapshots,
     snapshot_grid,
 )
+from leadscore.training.next_touchpoint import Surrogate
 from leadscore.training.next_touchpoint_config import NONE, DecisionConfig, NextTouchpointConfig
 
 __all__ = [
@@ -44,6 +48,7 @@ __all__ = [
     "context_names",
     "decision_snapshots",
     "logged_treatments",
+    "surrogate_inputs",
     "with_state",
 ]
 
@@ -232,4 +237,56 @@ def build_decision_points(
         arms=(NONE, *decisions.touchpoints),
         context=context_names(decisions.touchpoints, decisions.context_days),
         observed_end=end,
+    )
+
+
+def surrogate_inputs(
+    leads: pl.DataFrame,
+    touchpoints: pl.DataFrame,
+    outcomes: pl.DataFrame,
+    points: pl.DataFrame,
+    spec: FeatureSpec,
+    decisions: DecisionConfig,
+    days: int,
+) -> Surrogate:
+    """What is known ``days`` after each decision point of ``points`` (same order): the state
+    at ``as_of + days`` (the one feature builder) and whether the lead converted (1.0) or was
+    lost (0.0) in ``(as_of, as_of + days]`` (NaN: still open)."""
+    later = points.select("lead_id", (pl.col("as_of") + timedelta(days=days)).alias("as_of"))
+    closed = (
+        outcomes.lazy()
+        .group_by(pl.col("lead_id").cast(pl.String))
+        .agg(
+            pl.col("converted_at").cast(TIMESTAMP).min().alias("_converted"),
+            pl.col("lost_at").cast(TIMESTAMP).min().alias("_lost"),
+        )
+    )
+    window_end = pl.col("as_of") + timedelta(days=days)
+
+    def within(column: str) -> pl.Expr:
+        return ((pl.col(column) > pl.col("as_of")) & (pl.col(column) <= window_end)).fill_null(
+            False
+        )
+
+    # Joined eagerly: polars 2.1's lazy engine let the rows of a ``when`` after a join or
+    # sort drift from their keys (tests guard the alignment).
+    settled = (
+        points.select("lead_id", "as_of")
+        .with_row_index("_row")
+        .join(closed.collect(), on="lead_id", how="left")
+        .sort("_row")
+        .select(
+            pl.when(within("_converted"))
+            .then(1.0)
+            .when(within("_lost"))
+            .then(0.0)
+            .otherwise(None)
+            .alias("settled")
+        )
+        .to_series()
+        .to_numpy()
+        .astype(np.float64)
+    )
+    return Surrogate(
+        state=with_state(leads, touchpoints, later, spec, decisions), settled=settled, days=days
     )

@@ -9,10 +9,17 @@ lead, so no lead is in the training and prediction part of the same fold):
    the share clipped and the effective sample size per arm.
 2. **Outcome model** ``mu_a(x)``: one LightGBM of the outcome on the state and the arm (a
    categorical feature), evaluated for every arm.
-3. **Doubly robust pseudo-outcomes** ``G_a = mu_a(x) + 1{A=a} (Y - mu_a(x)) / pi(a | x)``
+3. **Doubly robust pseudo-outcomes** ``G_a = mu_a(x) + 1{A=a} (S - mu_a(x)) / pi(a | x)``
    on the held-out fold, and per arm a regression of ``G_a - G_none`` on ``x`` (the DR-learner
    of Kennedy, 2023): the uplift ``tau_a(x)`` over doing nothing. It is unbiased when either
    the propensity or the outcome model is right.
+
+``S`` is the outcome ``Y`` or, with a :class:`Surrogate`, the **surrogate index** (Athey et
+al., 2019): ``E[Y | what is known d days after the decision]`` — 1 or 0 for a lead that
+converted or was lost by then, else a cross-fitted prediction of ``Y`` from the lead's state
+at that time. Its mean is ``Y``'s, but most of the noise of the binary outcome is gone, and a
+touchpoint acts through the lead's later behaviour, which the later state records: the
+variance of the rare touchpoints' pseudo-outcomes drops several-fold.
 
 The probability under arm ``a`` is ``mu_none(x) + tau_a(x)``; the uncertainty of an uplift is
 the spread of the per-fold effect models. :class:`NaiveUpliftModel` is the reference without
@@ -44,6 +51,7 @@ __all__ = [
     "ArmOverlap",
     "NaiveUpliftModel",
     "NextTouchpointModel",
+    "Surrogate",
     "UpliftEstimator",
     "UpliftPrediction",
     "lead_folds",
@@ -52,6 +60,20 @@ __all__ = [
 FORMAT_VERSION = 1
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Surrogate:
+    """What is known ``days`` after each training decision point, for the surrogate index.
+
+    ``state``: the features (same columns as the decision points') at ``as_of + days``, one
+    row per decision point in the same order; ``settled``: 1.0 if the lead converted in
+    ``(as_of, as_of + days]``, 0.0 if it was lost then, NaN if it was still open.
+    """
+
+    state: pl.DataFrame
+    settled: FloatArray
+    days: int
 
 
 @dataclass(frozen=True)
@@ -265,6 +287,7 @@ class NextTouchpointModel(_Fitted):
         context: Sequence[str] = (),
         weight: FloatArray | None = None,
         known_propensity: Sequence[float] | FloatArray | None = None,
+        surrogate: Surrogate | None = None,
     ) -> NextTouchpointModel:
         """Fit all three stages; ``groups`` (the lead ids) keep each lead in one fold.
 
@@ -274,6 +297,8 @@ class NextTouchpointModel(_Fitted):
         sampling probability (see :mod:`leadscore.training.decision_points`).
         ``known_propensity`` is the known probability of each arm (a randomised assignment,
         the same for every row): it is then the logging policy, and none is fitted.
+        ``surrogate`` replaces the outcome in the pseudo-outcomes by the surrogate index (see
+        the module docstring); :attr:`surrogate_` then describes it.
         """
         config = self.config or EstimatorConfig()
         self.arms_ = tuple(arms)
@@ -288,12 +313,14 @@ class NextTouchpointModel(_Fitted):
         pi, mu = self._fit_nuisances(matrix, treatment, y, w, fold, config)
         self.overlap_ = _overlap(self.arms_, treatment, pi, w, config.clip)
         self.propensity_ = pi
-        pseudo = _pseudo_outcomes(treatment, y, mu, np.maximum(pi, config.clip))
+        self.surrogate_: dict[str, float | int] | None = None
+        target = y if surrogate is None else self._surrogate_index(surrogate, y, w, fold, config)
+        pseudo = _pseudo_outcomes(treatment, target, mu, np.maximum(pi, config.clip))
         names = config.effect_features
         self.effect_columns_ = tuple(
             i
             for i, n in enumerate(self.encoder_.names_)
-            if names is None or n in names or n in self.context_
+            if names is None or n in names or (config.effect_context and n in self.context_)
         )
         modifiers = self._modifiers(matrix, mu[:, 0])
         self.effect_models_ = self._fit_effects(modifiers, pseudo, w, fold, config)
@@ -340,6 +367,56 @@ class NextTouchpointModel(_Fitted):
             mu[held] = _arm_outcomes(outcome_model, matrix[held], n_arms)
             self.outcome_models_.append(outcome_model)
         return pi, mu
+
+    def _surrogate_index(
+        self,
+        surrogate: Surrogate,
+        y: FloatArray,
+        w: FloatArray,
+        fold: IntArray,
+        config: EstimatorConfig,
+    ) -> FloatArray:
+        """``E[Y | state d days later]``: settled rows keep their outcome; each fold's open
+        rows get the prediction of a model fitted on the other folds' open rows."""
+        settled = np.asarray(surrogate.settled, dtype=np.float64)
+        if surrogate.state.height != len(y) or settled.shape != y.shape:
+            raise UsageError(
+                f"The surrogate needs one row per decision point ({len(y)}); got "
+                f"{surrogate.state.height} state rows and {settled.shape[0]} settled values."
+            )
+        later = self.encoder_.transform(surrogate.state)
+        is_open = np.isnan(settled)
+        index = np.where(is_open, 0.0, settled)
+        params = _params(
+            config.lightgbm,
+            config.seed,
+            objective="binary",
+            learning_rate=0.05,
+            num_leaves=15,
+            max_depth=-1,
+            min_child_samples=200,
+        )
+        for k in range(config.folds):
+            rows, held = (fold != k) & is_open, (fold == k) & is_open
+            if not held.any():
+                continue
+            if np.unique(y[rows]).size < 2:
+                index[held] = np.average(y[rows], weights=w[rows]) if rows.any() else y.mean()
+                continue
+            model = lgb.train(
+                params, self._dataset(later, y, w, rows), num_boost_round=config.surrogate_rounds
+            )
+            index[held] = _predict(model, later[held])
+        spread = float(np.var(y))
+        self.surrogate_ = {
+            "days": surrogate.days,
+            "share_settled": float(np.average(~is_open, weights=w)),
+            "outcome_mean": float(np.average(y, weights=w)),
+            "index_mean": float(np.average(index, weights=w)),
+            "variance_ratio": float(np.var(index)) / max(spread, 1e-12),
+            "correlation": float(np.corrcoef(index, y)[0, 1]) if spread > 0 else 0.0,
+        }
+        return index
 
     def _modifiers(self, matrix: FloatArray, baseline: FloatArray) -> FloatArray:
         """The effect regression's inputs: the baseline risk and the effect features."""

@@ -121,11 +121,21 @@ class UpliftSplitConfig(_Section):
 
 
 class EstimatorConfig(_Section):
-    """The doubly robust learner: folds, propensity clipping, LightGBM settings.
+    """The doubly robust learner: folds, propensity clipping, surrogate, LightGBM settings.
 
     ``effect_features`` are the state features the final (effect) regression reads, next to
-    the baseline risk and the company context; names missing from the feature spec are
-    skipped.
+    the baseline risk; names missing from the feature spec are skipped. ``effect_context``
+    adds the company context to them: off by default, because the context takes few distinct
+    values per period, so the effect regression cannot tell its effect from the period's noise
+    and extrapolates it into new periods.
+
+    ``surrogate_days``: the doubly robust pseudo-outcomes use, instead of the binary outcome,
+    its expectation given what is known ``surrogate_days`` after the decision (1 or 0 if the
+    lead converted or was lost by then, else a cross-fitted prediction of the outcome from the
+    lead's state at that time). The touchpoint works through the lead's later behaviour, so
+    the effect is kept while most of the outcome's noise is removed (see
+    ``docs/next-touchpoint.md``); ``None`` uses the binary outcome. It must be shorter than
+    the horizon.
     """
 
     folds: Annotated[int, Field(ge=2, le=10)] = 3
@@ -133,11 +143,14 @@ class EstimatorConfig(_Section):
     lightgbm: dict[str, Any] = Field(default_factory=lambda: dict(DEFAULT_UPLIFT_LIGHTGBM))
     propensity_rounds: Annotated[int, Field(gt=0)] = 100
     outcome_rounds: Annotated[int, Field(gt=0)] = 150
-    effect_rounds: Annotated[int, Field(gt=0)] = 100
-    effect_min_child_samples: Annotated[int, Field(gt=0)] = 2000
+    effect_rounds: Annotated[int, Field(gt=0)] = 50
+    effect_min_child_samples: Annotated[int, Field(gt=0)] = 10_000
     effect_learning_rate: Annotated[float, Field(gt=0, le=1)] = 0.02
     effect_leaves: Annotated[int, Field(ge=2)] = 4
     effect_features: tuple[str, ...] | None = DEFAULT_EFFECT_FEATURES
+    effect_context: bool = False
+    surrogate_days: Days | None = 14
+    surrogate_rounds: Annotated[int, Field(gt=0)] = 200
     seed: int = 0
 
 
@@ -192,6 +205,16 @@ class NextTouchpointConfig(_Section):
     features: FeatureSpec = Field(default_factory=_default_features)
     estimator: EstimatorConfig = EstimatorConfig()
     rules: RulesConfig = RulesConfig()
+
+    @model_validator(mode="after")
+    def _check_surrogate(self) -> NextTouchpointConfig:
+        days = self.estimator.surrogate_days
+        if days is not None and days >= self.horizon_days:
+            raise ValueError(
+                f"estimator.surrogate_days ({days}) must be shorter than horizon_days "
+                f"({self.horizon_days})"
+            )
+        return self
 
 
 def load_next_touchpoint_pipeline(path: str | Path | None = None) -> NextTouchpointConfig:

@@ -23,6 +23,7 @@ from leadscore.training.decision_points import (
     DecisionPoints,
     arm_codes,
     build_decision_points,
+    surrogate_inputs,
     with_state,
 )
 from leadscore.training.next_touchpoint import NaiveUpliftModel, NextTouchpointModel
@@ -115,6 +116,13 @@ def train_next_touchpoint(
     treatment = arm_codes(train["treatment"], points.arms)
     y = train["label"].to_numpy()
     w = train["weight"].to_numpy()
+    days = config.estimator.surrogate_days
+    surrogate = None
+    if days is not None:
+        step(f"building the surrogate outcome ({days} days after each decision)")
+        surrogate = surrogate_inputs(
+            leads, touchpoints, outcomes, train, points.spec, config.decisions, days
+        )
     step("fitting the doubly robust learner")
     model = NextTouchpointModel(config=config.estimator, min_category_count=20).fit(
         train,
@@ -125,6 +133,7 @@ def train_next_touchpoint(
         groups=train["lead_id"],
         context=points.context,
         weight=w,
+        surrogate=surrogate,
     )
     step("fitting the naive model")
     naive = NaiveUpliftModel(config=config.estimator).fit(

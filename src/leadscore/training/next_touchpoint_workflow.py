@@ -111,6 +111,8 @@ def assess_next_touchpoint(
         "overlap": {o.arm: o.to_dict() for o in trained.model.overlap_},
         "off_policy": _logged_estimates(trained, leads, touchpoints),
     }
+    if trained.model.surrogate_ is not None:
+        summary["surrogate"] = trained.model.surrogate_
     evaluation = None
     if truth is not None:
         evaluation = evaluate_against_truth(
