@@ -71,7 +71,10 @@ def test_backtest_json(home: Path) -> None:
         "q90",
         "actual",
         "covered",
+        "factor_sd",
+        "spread_windows",
     }
+    assert all(row["factor_sd"] >= 0 for row in payload["periods"])
     covered = [row["covered"] for row in payload["periods"]]
     assert payload["coverage"] == sum(covered) / 2
     assert payload["model"].startswith("trained on the data before ")

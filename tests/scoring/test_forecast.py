@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import polars as pl
 import pytest
+from scipy import integrate, stats
 
 from leadscore.data.simulator import Tables
 from leadscore.errors import UsageError
@@ -22,7 +25,11 @@ from leadscore.scoring.forecast import (
 )
 from leadscore.scoring.forecast_backtest import backtest_forecast, data_before
 from leadscore.scoring.forecast_plot import forecast_plot
-from leadscore.scoring.revenue_distribution import lift_if_converted, revenue_distribution
+from leadscore.scoring.revenue_distribution import (
+    gamma_factor,
+    lift_if_converted,
+    revenue_distribution,
+)
 from leadscore.training.config import PipelineConfig
 from leadscore.training.propensity import TrainedPropensity
 
@@ -59,6 +66,82 @@ def test_lift_equals_enumeration() -> None:
         sure = p.copy()
         sure[i] = 1.0
         assert lifts[i] == pytest.approx(_enumerate(sure, v)[12:].sum() - base, abs=1e-13)
+
+
+def _mixed(p: np.ndarray, v: np.ndarray, sd: float, of: Callable[[np.ndarray], Any]) -> float:
+    """∫ of(min(θ · p, 1)) dGamma(θ) with mean 1 and standard deviation ``sd``, by adaptive
+    quadrature (the reference for the Gauss quadrature of the forecast)."""
+    shape = 1 / sd**2
+    density = stats.gamma(shape, scale=sd**2).pdf
+
+    def integrand(theta: float) -> float:
+        return float(of(np.minimum(theta * p, 1.0))) * float(density(theta))
+
+    return float(integrate.quad(integrand, 0, 1 + 20 * sd, limit=200, epsabs=1e-13)[0])
+
+
+def test_common_factor_is_the_gamma_mixture_of_the_enumeration() -> None:
+    p = np.array([0.1, 0.5, 0.3, 0.2, 0.05])
+    v = np.array([3.0, 5.0, 2.0, 7.0, 11.0])
+    sd = 0.3
+    got = revenue_distribution(p, v, step=1.0, factor_sd=sd)
+    reference = np.array(
+        [_mixed(p, v, sd, lambda q, i=i: _enumerate(q, v)[i]) for i in range(got.pmf.shape[0])]
+    )
+    np.testing.assert_allclose(got.pmf, reference, atol=1e-4)
+    target = 12.0
+    base = _mixed(p, v, sd, lambda q: _enumerate(q, v)[12:].sum())
+    lifts = lift_if_converted(p, v, np.arange(5), target, step=1.0, factor_sd=sd)
+    for i in range(5):
+
+        def joint(q: np.ndarray, i: int = i) -> float:
+            sure = q.copy()
+            sure[i] = 1.0
+            return float(q[i] * _enumerate(sure, v)[12:].sum())
+
+        conditional = _mixed(p, v, sd, joint) / _mixed(p, v, sd, lambda q, i=i: q[i])
+        assert lifts[i] == pytest.approx(conditional - base, abs=1e-4)
+
+
+def test_common_factor_keeps_the_mean_and_adds_its_variance() -> None:
+    p = np.array([0.1, 0.5, 0.3, 0.2, 0.05])  # θ · p stays below 1 at every node
+    v = np.array([3.0, 5.0, 2.0, 7.0, 11.0])
+    got = revenue_distribution(p, v, step=1.0, factor_sd=0.1)
+    assert got.mean() == pytest.approx(float(p @ v), rel=1e-12)
+    variance = float(got.pmf @ (got.values - got.mean()) ** 2)
+    expected = float((p * (1 - p)) @ (v * v)) + 0.1**2 * (float(p @ v) ** 2 - float(p**2 @ v**2))
+    assert variance == pytest.approx(expected, rel=1e-12)
+
+
+def test_common_factor_quadrature_converges() -> None:
+    rng = np.random.default_rng(0)
+    p = rng.beta(0.5, 8, 400)
+    v = np.round(rng.lognormal(3, 1, 400)) + 1
+    fine = revenue_distribution(p, v, step=1.0, factor_sd=0.3, factor_nodes=160)
+    default = revenue_distribution(p, v, step=1.0, factor_sd=0.3)
+    assert np.abs(np.cumsum(default.pmf) - np.cumsum(fine.pmf)).max() < 1e-4
+    independent = revenue_distribution(p, v, step=1.0)
+    assert revenue_distribution(p, v, step=1.0, factor_sd=0.0).pmf.tolist() == (
+        independent.pmf.tolist()
+    )
+    assert default.quantile(0.1) < independent.quantile(0.1)
+    assert default.quantile(0.9) > independent.quantile(0.9)
+
+
+@pytest.mark.parametrize("sd", [0.01, 0.05, 0.3, 1.5], ids=str)
+def test_gamma_factor_has_mean_one_and_the_spread(sd: float) -> None:
+    theta, weights = gamma_factor(sd)
+    assert weights.sum() == pytest.approx(1.0)
+    assert weights @ theta == pytest.approx(1.0, rel=1e-9)
+    assert np.sqrt(weights @ (theta - 1) ** 2) == pytest.approx(sd, rel=1e-6)
+    assert np.all(theta > 0)
+
+
+def test_gamma_factor_rejects_a_negative_spread() -> None:
+    theta, weights = gamma_factor(0.0)
+    assert theta.tolist() == weights.tolist() == [1.0]
+    with pytest.raises(UsageError, match=r"must be a finite number ≥ 0; got -0\.1"):
+        gamma_factor(-0.1)
 
 
 def test_default_grid_keeps_the_mean_and_orders_quantiles() -> None:
@@ -120,8 +203,9 @@ def test_conversion_timing_uses_only_the_past(small_run: Tables) -> None:
         ("2026-01-01", "START..END"),
         ("2026-13-01..2026-02-01", "START must be an ISO date"),
         ("2026-03-01..2026-01-31", r"END \(2026-01-31\) is before START"),
+        ("9999-12-30..9999-12-31", "START must lie in the years 1900–2200"),
     ],
-    ids=["no-range", "bad-date", "end-before-start"],
+    ids=["no-range", "bad-date", "end-before-start", "year"],
 )
 def test_parse_period_rejects(text: str, message: str) -> None:
     with pytest.raises(UsageError, match=message):
@@ -219,6 +303,8 @@ def test_forecast_is_point_in_time(small_run: Tables, trained: TrainedPropensity
             drivers=False,
         )
         assert again.leads.equals(before.leads)
+        assert again.spread.windows.equals(before.spread.windows)
+        assert again.spread.factor_sd == before.spread.factor_sd
         assert again.expected == before.expected
         assert again.p_target == before.p_target
     assert leads.height < small_run.leads.height

@@ -31,6 +31,13 @@ def _money(value: float) -> str:
     return f"{value:,.0f}"
 
 
+def _spread(forecast: Forecast) -> str:
+    spread = forecast.spread
+    if not spread.estimated:
+        return f"not estimated ({spread.windows.height} past windows; independent leads)"
+    return f"{spread.factor_sd:.1%} (from {spread.windows.height} past windows)"
+
+
 def render_forecast(forecast: Forecast) -> None:
     result = forecast.to_dict()
     console = Console()
@@ -53,6 +60,7 @@ def render_forecast(forecast: Forecast) -> None:
         ("P(revenue ≥ target)", f"{forecast.p_target:.1%}"),
         ("gap to the expected revenue", _money(result["gap_expected"])),
         ("gap to the median", _money(result["gap_median"])),
+        ("period-level spread (factor sd)", _spread(forecast)),
     ]
     for name, value in rows:
         table.add_row(name, value)
@@ -91,6 +99,7 @@ def _render_backtest(result: Backtest) -> None:
         "actual",
         "covered",
         "conv. exp/act",
+        "spread",
     ):
         table.add_column(header, justify="left" if header == "period" else "right")
     for row in result.rows.iter_rows(named=True):
@@ -100,12 +109,14 @@ def _render_backtest(result: Backtest) -> None:
             *(_money(row[c]) for c in ("expected", "q10", "q50", "q90", "actual")),
             "yes" if row["covered"] else "no",
             f"{row['expected_conversions']:.0f} / {row['actual_conversions']}",
+            f"{row['factor_sd']:.1%}",
         )
     Console().print(table)
     Console().print(
         f"The 80 % interval (q10..q90) covered the actual revenue in "
         f"{int(result.rows['covered'].sum())} of {result.rows.height} periods "
-        f"({result.coverage:.0%}).",
+        f"({result.coverage:.0%}); spread: the period-level factor's standard deviation, "
+        "estimated from the periods before each start.",
         highlight=False,
     )
 

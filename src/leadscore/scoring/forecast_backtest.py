@@ -8,7 +8,10 @@ is compared with the revenue those leads actually brought within the period (con
 are not part of the open pipeline at its start and are not counted.
 
 The model is trained on the data as they were at the first period's start (leads created,
-touchpoints and outcomes before it), so it has seen none of the periods it forecasts.
+touchpoints and outcomes before it), so it has seen none of the periods it forecasts. Each
+forecast estimates its period-level spread from the windows before its own start
+(:mod:`leadscore.scoring.forecast_spread`): nothing of the period itself or after it, and
+no figure of the backtest is fed back into the forecast.
 """
 
 from __future__ import annotations
@@ -20,10 +23,10 @@ from typing import Any
 
 import polars as pl
 
-from leadscore.data.schemas import TIMESTAMP
 from leadscore.errors import DataError, UsageError
-from leadscore.features import observed_until, open_snapshots
+from leadscore.features import observed_until
 from leadscore.scoring.forecast import QUANTILES, Period, forecast_leads
+from leadscore.scoring.forecast_period import data_before, won_in_period
 from leadscore.training.config import PipelineConfig
 from leadscore.training.model import PropensityModel
 from leadscore.training.propensity import train_propensity
@@ -33,19 +36,6 @@ __all__ = ["Backtest", "backtest_forecast", "data_before"]
 
 def _quiet(_: str) -> None:
     return None
-
-
-def data_before(
-    leads: pl.DataFrame, touchpoints: pl.DataFrame, outcomes: pl.DataFrame, cutoff: datetime
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """The tables as they were known at ``cutoff``: leads created, touchpoints and outcomes
-    recorded before it."""
-    known = leads.filter(pl.col("created_at") < cutoff)
-    return (
-        known,
-        touchpoints.filter(pl.col("timestamp") < cutoff),
-        outcomes.filter(pl.coalesce("converted_at", "lost_at") < cutoff),
-    )
 
 
 @dataclass(frozen=True)
@@ -76,27 +66,6 @@ class Backtest:
                 pl.col("start", "end").dt.to_string("%Y-%m-%dT%H:%M:%S%z")
             ).to_dicts(),
         }
-
-
-def _actual(leads: pl.DataFrame, outcomes: pl.DataFrame, period: Period) -> tuple[float, int]:
-    """Revenue and conversions within ``period`` of the leads open at its start."""
-    open_then = open_snapshots(
-        leads, outcomes, pl.Series("as_of", [period.start], dtype=TIMESTAMP)
-    ).select("lead_id")
-    won = (
-        outcomes.filter(
-            pl.col("converted_at").is_not_null()
-            & (pl.col("converted_at") > period.start)
-            & (pl.col("converted_at") <= period.end)
-        )
-        .join(open_then, on="lead_id", how="semi")
-        .join(leads.select("lead_id", "deal_value"), on="lead_id", how="left")
-    )
-    revenue = pl.coalesce(
-        pl.col("revenue") if "revenue" in won.columns else pl.lit(None),
-        pl.col("deal_value"),
-    ).cast(pl.Float64)
-    return float(won.select(revenue).to_series().fill_null(0.0).sum()), won.height
 
 
 def backtest_forecast(
@@ -154,7 +123,7 @@ def backtest_forecast(
             as_of=start,
             drivers=False,
         )
-        actual, conversions = _actual(leads, outcomes, period)
+        actual, conversions = won_in_period(leads, outcomes, period)
         q10, q50, q90 = (forecast.quantile(level) for level in QUANTILES)
         rows.append(
             {
@@ -169,6 +138,8 @@ def backtest_forecast(
                 "covered": q10 <= actual <= q90,
                 "expected_conversions": float(forecast.leads["period_probability"].sum()),
                 "actual_conversions": conversions,
+                "factor_sd": forecast.spread.factor_sd,
+                "spread_windows": forecast.spread.windows.height,
             }
         )
     return Backtest(pl.DataFrame(rows), trained_until, config.horizon_days)
