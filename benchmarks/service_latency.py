@@ -10,11 +10,16 @@ seed=S))`` (cached as Parquet under ``.bench-cache/``), the propensity model tra
 shipped pipeline (``train_propensity``, default ``PipelineConfig``), logged, registered and
 promoted to champion (``log_propensity_run``, ``promote``); an API key (``create_key``); every
 lead, touchpoint and outcome of the run loaded into the service store (SQLite, WAL) with the
-store functions. Then two real servers on free loopback ports, one worker each:
+store functions. Then two real servers on free loopback ports, one uvicorn worker process
+each, both without uvicorn's access log (a line per request is not what is measured) and
+both on the same uvicorn, which picks httptools and uvloop when installed (they are
+dependencies of leadscore):
 
-* ours: ``leadscore serve`` (uvicorn), default settings;
+* ours: ``leadscore serve --no-access-log``, otherwise default settings (the score history
+  of ``POST /v1/score`` is written in the background, in batches);
 * reference: ``mlflow models serve -m models:/leadscore-propensity/VERSION --env-manager
-  local`` (uvicorn/FastAPI in MLflow 3) on the same registry.
+  local --workers 1`` (uvicorn/FastAPI in MLflow 3; ``UVICORN_ACCESS_LOG=false``) on the
+  same registry.
 
 Requests (httpx, keep-alive, bodies encoded beforehand; ``--sample`` different leads open now,
 taken in turn):
@@ -57,6 +62,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Final
@@ -377,7 +383,7 @@ def benchmark(args: argparse.Namespace, home: Path) -> dict[tuple[str, str], lis
     rows = feature_rows(result.model, folder, ids, as_of)
     kind = touchpoint_kind(folder)
     env = environment(home)
-    ours_command = [str(BIN / "leadscore"), "serve", "--host", "127.0.0.1"]
+    ours_command = [str(BIN / "leadscore"), "serve", "--host", "127.0.0.1", "--no-access-log"]
     mlflow_command = [
         str(BIN / "mlflow"),
         "models",
@@ -386,12 +392,19 @@ def benchmark(args: argparse.Namespace, home: Path) -> dict[tuple[str, str], lis
         f"models:/leadscore-propensity/{version}",
         "--env-manager",
         "local",
+        "--workers",
+        "1",
         "--host",
         "127.0.0.1",
     ]
     # MLflow starts ``uvicorn`` from PATH: the one of this environment, as when it is activated.
     path = os.pathsep.join([str(BIN), env.get("PATH", "")])
-    mlflow_env = {**env, "MLFLOW_TRACKING_URI": settings.tracking_uri, "PATH": path}
+    mlflow_env = {
+        **env,
+        "MLFLOW_TRACKING_URI": settings.tracking_uri,
+        "PATH": path,
+        "UVICORN_ACCESS_LOG": "false",  # its uvicorn command line reads UVICORN_* settings
+    }
     auth = {"Authorization": f"Bearer {key}"}
     tag = f"bench-{time.time_ns()}"
 
@@ -485,6 +498,13 @@ def report(args: argparse.Namespace, figures: dict[tuple[str, str], list[Figures
     return all(passed for passed, _ in checks)
 
 
+def optional_version(name: str) -> str:
+    try:
+        return package_version(name)
+    except PackageNotFoundError:
+        return "absent"
+
+
 def stopped(signum: int, frame: object) -> None:
     """Turn SIGTERM into an exception, so that the servers are stopped on the way out."""
     raise SystemExit(f"stopped by signal {signum}")
@@ -505,7 +525,8 @@ def main() -> int:
     args = parser.parse_args()
     print(
         f"leadscore serve against mlflow {package_version('mlflow')} models serve; "
-        f"uvicorn {package_version('uvicorn')}, httpx {package_version('httpx')}"
+        f"uvicorn {package_version('uvicorn')} (httptools {optional_version('httptools')}, "
+        f"uvloop {optional_version('uvloop')}), httpx {package_version('httpx')}"
     )
     try:
         with tempfile.TemporaryDirectory(prefix="leadscore-service-bench-") as tmp:

@@ -11,6 +11,7 @@ from leadscore.data.schemas import TIMESTAMP
 from leadscore.data.simulator import Tables
 from leadscore.errors import ConfigError, DataError
 from leadscore.features import ExtraColumn, FeatureSpec, build_features
+from leadscore.features.activity import enum_code, looked_up
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 SPEC = FeatureSpec(
@@ -222,3 +223,16 @@ def test_a_lead_listed_twice_is_refused() -> None:
         build_features(leads, _touchpoints(), _snapshots([("a", 30), ("b", 30)]), SPEC)
     with pytest.raises(DataError, match=r"more than once"):
         build_features(leads, _touchpoints(), _snapshots([("a", 30)]), SPEC)
+
+
+def test_looked_up_codes_equal_the_enum_codes_of_the_query() -> None:
+    vocabulary = ("call", "demo", "é-mail", "webinar")
+    values = pl.Series(
+        "action", ["demo", None, "call", "unknown", "é-mail", "Demo", "webinar", None, ""]
+    )
+    coded = values.to_frame().select(enum_code("action", vocabulary))["action"].to_list()
+    expected = [
+        None if value is None else len(vocabulary) if code is None else code
+        for value, code in zip(values.to_list(), coded, strict=True)
+    ]
+    assert looked_up(values, vocabulary) == expected == [1, None, 0, 4, 2, 4, 3, None, 4]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
+import pytest
 
 from leadscore.data.schemas import TIMESTAMP
 from leadscore.features import observed_until, open_snapshots, snapshot_grid
@@ -60,3 +62,34 @@ def test_observed_until_is_the_latest_known_moment() -> None:
         schema_overrides={"converted_at": TIMESTAMP, "lost_at": TIMESTAMP},
     )
     assert observed_until(leads, touch, outcomes) == T0 + timedelta(days=5)
+
+
+@pytest.mark.parametrize("seed", range(6), ids=lambda seed: f"seed{seed}")
+def test_few_pairs_are_checked_like_the_query(seed: int) -> None:
+    # DataFrames with few (lead, time) pairs take the path without a query; LazyFrames
+    # always take the query. Both must give the same rows in the same order, nulls included.
+    rng = random.Random(seed)
+    hours = [None, *range(0, 48, 6)]
+
+    def when() -> datetime | None:
+        hour = rng.choice(hours)
+        return None if hour is None else T0 + timedelta(hours=hour)
+
+    ids = [None, "a", "b", "b", "é", "A"]
+    leads = pl.DataFrame(
+        {"lead_id": rng.sample(ids, 4), "created_at": [when() for _ in range(4)]},
+        schema={"lead_id": pl.String, "created_at": TIMESTAMP},
+    )
+    outcomes = pl.DataFrame(
+        {
+            "lead_id": [rng.choice([*ids, "unknown"]) for _ in range(4)],
+            "converted_at": [when() for _ in range(4)],
+            "lost_at": [when() for _ in range(4)],
+        },
+        schema={"lead_id": pl.String, "converted_at": TIMESTAMP, "lost_at": TIMESTAMP},
+    )
+    grid = pl.Series("as_of", [when() for _ in range(5)], dtype=TIMESTAMP)
+    few = open_snapshots(leads, outcomes, grid)
+    query = open_snapshots(leads.lazy(), outcomes.lazy(), grid)
+    assert few.schema == query.schema
+    assert few.rows() == query.rows()

@@ -66,6 +66,19 @@ def test_score_stored_leads_by_id(client: Client) -> None:
         assert score["next_best_touchpoints"] == []
 
 
+def test_a_score_is_in_the_history_when_the_lead_is_read(client: Client) -> None:
+    lead_id = _new_lead(client)  # its upsert records a first score
+    scored = client.request("POST", "/v1/score", json={"lead_ids": [lead_id]}, key="score")
+    assert scored.status_code == 200, scored.text
+    score = scored.json()["scores"][0]
+    # The score history of POST /v1/score is written in the background; reading the lead
+    # waits for what this process has computed.
+    detail = client.request("GET", f"/v1/leads/{lead_id}", key="read").json()
+    assert len(detail["history"]) == 2
+    assert detail["score"]["as_of"] == score["as_of"]
+    assert detail["score"]["probability"] == score["probability"]
+
+
 def test_payload_scoring_is_the_library_path(client: Client, trained: TrainedPropensity) -> None:
     run = client.run
     lead = run.leads.filter(pl.col("lead_id") == client.lead_ids[0])

@@ -47,4 +47,4 @@ def test_the_fuzzed_document_covers_every_route() -> None:
     found = [result.ok() for result in schema.get_all_operations()]
     operations = {f"{op.method.upper()} {op.path}" for op in found}
     assert "POST /v1/touchpoints" in operations
-    assert len(operations) == 13
+    assert len(operations) == 14

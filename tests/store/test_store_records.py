@@ -19,6 +19,7 @@ from leadscore.store import (
     migrate,
     missing_leads,
     record_outcomes,
+    stored_frames,
     touchpoint_summary,
     upsert_leads,
 )
@@ -127,3 +128,23 @@ def test_frames_of_unknown_leads_are_empty_with_canonical_types(store: Store) ->
     assert frames.leads.height == frames.touchpoints.height == frames.outcomes.height == 0
     assert frames.touchpoints.schema["timestamp"] == TIMESTAMP
     assert frames.leads.schema["company_size"] == pl.Int64
+
+
+def test_stored_frames_hold_every_lead_as_lead_frames_reads_them(store: Store, prefix: str) -> None:
+    ids = [f"{prefix}a", f"{prefix}b"]
+    with store.transaction() as session:
+        upsert_leads(session, [lead(ids[0], plan="gold"), lead(ids[1], owner="ben")], T0)
+        insert_touchpoints(
+            session, [touchpoint(f"{prefix}e{i}", ids[i % 2], day=i) for i in range(4)], T0
+        )
+        record_outcomes(
+            session, [{"lead_id": ids[1], "converted_at": T0, "lost_at": None, "revenue": 7.0}], T0
+        )
+    with store.transaction() as session:
+        everything = stored_frames(session)
+        some = lead_frames(session, ids)
+    mine = pl.col("lead_id").is_in(ids)
+    assert everything.leads.filter(mine).select(some.leads.columns).equals(some.leads)
+    assert everything.touchpoints.filter(mine).equals(some.touchpoints)
+    assert everything.outcomes.filter(mine).equals(some.outcomes)
+    assert everything.touchpoints.schema == some.touchpoints.schema

@@ -42,6 +42,13 @@ def command(
     max_body_bytes: Annotated[
         int, typer.Option(help="Largest request body accepted (larger: 413).")
     ] = 2_000_000,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="Log a line per request (uvicorn's access log).",
+        ),
+    ] = True,
     openapi: Annotated[
         Path | None,
         typer.Option("--openapi", help="Write the OpenAPI document to this file and exit."),
@@ -60,4 +67,4 @@ def command(
     )
     with errors_to_exit():
         app = create_app(get_settings(), options)
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log)

@@ -16,7 +16,9 @@ duplicates with conflicting content) live in :mod:`leadscore.data.validation`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 import pandera.polars as pa
@@ -35,9 +37,12 @@ __all__ = [
     "flat_schema",
     "table_schema",
     "table_spec",
+    "timestamps",
 ]
 
 TIMESTAMP: Final = pl.Datetime("us", "UTC")
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
 INITIATED_BY: Final = ("lead", "company")
 LEAD_INITIATED: Final = "lead"
 COMPANY_INITIATED: Final = "company"
@@ -172,6 +177,21 @@ _OUTCOMES = TableSpec(
 CANONICAL_TABLES: Final[dict[str, TableSpec]] = {
     spec.name: spec for spec in (_LEADS, _TOUCHPOINTS, _OUTCOMES)
 }
+
+
+def timestamps(name: str, values: Sequence[datetime | None]) -> pl.Series:
+    """A :data:`TIMESTAMP` series of datetimes (naive ones are taken as UTC).
+
+    Built from integers: polars builds a time-zoned series from datetimes with a query,
+    which costs more than scoring a lead.
+    """
+    micros = [None if value is None else _micros(value) for value in values]
+    return pl.Series(name, micros, dtype=pl.Int64).cast(TIMESTAMP)
+
+
+def _micros(value: datetime) -> int:
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return (aware - _EPOCH) // _MICROSECOND
 
 
 def table_spec(name: str) -> TableSpec:

@@ -37,6 +37,7 @@ __all__ = [
     "enum_of",
     "float_frame",
     "lead_pairs",
+    "looked_up",
     "micros",
     "snapshot_events",
 ]
@@ -46,6 +47,12 @@ DAY_US = 86_400_000_000
 PER_DAY_US = 1.0 / DAY_US
 _SIDES = ("lead", "company")
 _NONE = np.iinfo(np.int64).max
+#: Up to this many snapshots :func:`float_frame` builds its frame row-wise.
+ROW_WISE_ROWS = 32
+#: Up to this many snapshots :func:`lead_pairs` compares lead ids instead of joining.
+FEW_SNAPSHOTS = 8
+#: Up to this many values are coded by :func:`looked_up` instead of :func:`enum_code`.
+FEW_VALUES = 512
 
 Ints = npt.NDArray[np.integer]
 Floats = npt.NDArray[np.float64]
@@ -61,14 +68,24 @@ def micros(series: pl.Series) -> npt.NDArray[np.int64]:
 def lead_pairs(snapshots: pl.DataFrame, table: pl.DataFrame) -> tuple[Ints, Ints]:
     """Every (snapshot row, table row) pair with the same ``lead_id`` (both ``String``).
 
-    One snapshot is matched by a comparison, many by a join that carries only row numbers.
+    A few snapshots (up to ``FEW_SNAPSHOTS``) are matched by a comparison per lead, many by
+    a join that carries only row numbers.
     """
-    if snapshots.height == 1:
+    if snapshots.height <= FEW_SNAPSHOTS:
         ids = table["lead_id"]
-        lead = snapshots["lead_id"][0]
-        same = ids.eq_missing(lead) if ids.null_count() else ids == lead
-        index = np.flatnonzero(same.to_numpy())
-        return np.zeros(len(index), dtype=np.int64), index
+        matches: dict[str, Ints] = {}
+        rows: list[Ints] = []
+        found: list[Ints] = []
+        for row, lead in enumerate(snapshots["lead_id"].to_list()):
+            if lead not in matches:
+                same = ids.eq_missing(lead) if ids.null_count() else ids == lead
+                matches[lead] = np.flatnonzero(same.to_numpy())
+            found.append(matches[lead])
+            rows.append(np.full(len(matches[lead]), row, dtype=np.int64))
+        if len(found) == 1:
+            return rows[0], found[0]
+        empty = np.zeros(0, dtype=np.int64)
+        return np.concatenate([empty, *rows]), np.concatenate([empty, *found])
     joined = (
         snapshots[["lead_id"]]
         .with_row_index("_row")
@@ -101,6 +118,20 @@ class ActivityPlan:
 
     def codes(self, touchpoints: pl.DataFrame) -> tuple[Ints, Ints, Ints]:
         """Each touchpoint's action, channel and initiator code (one pass over them)."""
+        if touchpoints.height <= FEW_VALUES:
+            vocabularies = (self.actions, self.channels, _SIDES)
+            action, channel, side = (
+                np.array(
+                    [len(known) if code is None else code for code in looked_up(values, known)],
+                    dtype=np.int64,
+                )
+                for values, known in zip(
+                    touchpoints[["action", "channel", "initiated_by"]].get_columns(),
+                    vocabularies,
+                    strict=True,
+                )
+            )
+            return action, channel, side
         codes = touchpoints.select(_code_columns(self.actions, self.channels))
         action, channel, side = (series.to_numpy() for series in codes.get_columns())
         return action, channel, side
@@ -118,6 +149,23 @@ def _code_columns(actions: tuple[str, ...], channels: tuple[str, ...]) -> tuple[
 def enum_code(column: str, vocabulary: tuple[str, ...]) -> pl.Expr:
     """The place of the column's value in ``vocabulary``; null for any other or no value."""
     return pl.col(column).cast(pl.String).cast(enum_of(vocabulary), strict=False).to_physical()
+
+
+def looked_up(values: pl.Series, vocabulary: tuple[str, ...]) -> list[int | None]:
+    """The place of each value in ``vocabulary``, ``len(vocabulary)`` for any other value and
+    None for no value, looked up in Python.
+
+    :func:`enum_code` gives the same places with a query; for a few values (up to
+    ``FEW_VALUES``: one lead's touchpoints) the query costs many times the lookup.
+    """
+    places = _places(vocabulary)
+    other = len(vocabulary)
+    return [None if v is None else places.get(v, other) for v in values.cast(pl.String).to_list()]
+
+
+@lru_cache(maxsize=256)
+def _places(vocabulary: tuple[str, ...]) -> dict[str, int]:
+    return {value: place for place, value in enumerate(vocabulary)}
 
 
 @lru_cache(maxsize=16)
@@ -263,19 +311,17 @@ def activity_columns(events: SnapshotEvents, rows: int, plan: ActivityPlan) -> d
 def float_frame(columns: dict[str, Floats], names: tuple[str, ...], rows: int) -> pl.DataFrame:
     """A ``Float64`` frame of the named columns, NaN as null.
 
-    One row is built row-wise (a column at a time costs more than the row itself); a
-    column that is null there is given its type afterwards.
+    Up to ``ROW_WISE_ROWS`` rows are built row-wise (for a lead or two, a column at a time
+    costs more than the rows themselves).
     """
-    if rows != 1:
+    if rows > ROW_WISE_ROWS:
         return pl.DataFrame([pl.Series(name, columns[name], nan_to_null=True) for name in names])
-    values: list[float | None] = [float(columns[name][0]) for name in names]
-    missing = [i for i, value in enumerate(values) if value is not None and math.isnan(value)]
-    for i in missing:
-        values[i] = None
-    frame = pl.DataFrame([tuple(values)], schema=names, orient="row")
-    for i in missing:
-        frame.replace_column(i, pl.Series(names[i], [None], dtype=pl.Float64))
-    return frame
+    matrix = np.column_stack([columns[name] for name in names]) if names else np.empty((rows, 0))
+    empty = np.isnan(matrix).all(axis=0)
+    values = [[None if math.isnan(v) else v for v in row] for row in matrix.tolist()]
+    # Only the columns without any value need their type spelled out.
+    typed = {names[i]: pl.Float64 for i in np.flatnonzero(empty).tolist()}
+    return pl.DataFrame(values, schema=names, schema_overrides=typed, orient="row")
 
 
 @lru_cache(maxsize=256)

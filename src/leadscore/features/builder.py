@@ -35,10 +35,16 @@ JOIN_ROWS = 8_000_000
 
 
 def _cast(frame: pl.DataFrame, dtypes: dict[str, pl.DataType]) -> pl.DataFrame:
-    """``frame`` with the given columns cast, touching only those of another type."""
+    """``frame`` with the given columns cast, touching only those of another type (column by
+    column, without planning a query)."""
     schema = frame.schema
-    changed = [frame[name].cast(dtype) for name, dtype in dtypes.items() if schema[name] != dtype]
-    return frame.with_columns(changed) if changed else frame
+    changed = [name for name, dtype in dtypes.items() if schema[name] != dtype]
+    if not changed:
+        return frame
+    out = frame.clone()
+    for name in changed:
+        out.replace_column(out.get_column_index(name), out.get_column(name).cast(dtypes[name]))
+    return out
 
 
 def _lead_fields(leads: pl.DataFrame, spec: FeatureSpec) -> pl.DataFrame:
@@ -96,9 +102,9 @@ def _features(
     if lead["created_at"].null_count():
         columns["lead_age_days"][lead["created_at"].is_null().to_numpy()] = np.nan
     numeric = ("lead_age_days", *plan.names)
-    return pl.concat(
-        [snapshots, lead[:, 2:], float_frame(columns, numeric, snapshots.height)],
-        how="horizontal",
+    # hstack joins the columns as they are (a horizontal concat plans a query).
+    return snapshots.hstack(
+        [*lead[:, 2:].get_columns(), *float_frame(columns, numeric, snapshots.height).get_columns()]
     )
 
 

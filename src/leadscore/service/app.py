@@ -1,7 +1,8 @@
 """The app factory: assembles the routers, middleware and error handlers of the service.
 
 ``create_app`` does no work itself; the lifespan opens the store (migrating it), loads the
-champion model and starts the background threads (champion watch, webhook delivery).
+champion model and starts the background threads (champion watch, score-history writer,
+webhook delivery).
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from leadscore.service.delivery import DeliveryPolicy, DeliveryWorker
 from leadscore.service.limits import BodySizeLimit
 from leadscore.service.metrics import Metrics, RequestTimer
 from leadscore.service.problems import PROBLEM_JSON, install_problem_handlers
-from leadscore.service.routes import health, ingest, leads, scoring, webhooks
+from leadscore.service.routes import forecast, health, ingest, leads, scoring, webhooks
 from leadscore.service.web import router as pages
 from leadscore.settings import Settings, get_settings
-from leadscore.store import Store
-from leadscore.training.config import ScoringConfig, load_pipeline
+from leadscore.store import HistoryWriter, Store
+from leadscore.training.config import PipelineConfig, load_pipeline
 
 __all__ = ["DEFAULT_PIPELINE", "ServiceOptions", "create_app", "openapi_document"]
 
@@ -43,14 +44,17 @@ class ServiceOptions:
     webhooks: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     deliver_webhooks: bool = True
     pipeline: Path | None = None
-    """The pipeline file with the scoring settings (grades, trend, reasons)."""
+    """The pipeline file with the scoring settings (grades, trend, reasons) and the horizon."""
+    history_linger_seconds: float = 0.02
+    """How long the score-history writer waits to gather the scores of ``POST /v1/score``
+    into one transaction (they are recorded in the background)."""
 
 
-def _scoring_config(settings: Settings, options: ServiceOptions) -> ScoringConfig:
+def _pipeline_config(settings: Settings, options: ServiceOptions) -> PipelineConfig:
     path = options.pipeline
     if path is None and (settings.home / DEFAULT_PIPELINE).is_file():
         path = settings.home / DEFAULT_PIPELINE
-    return load_pipeline(path).scoring
+    return load_pipeline(path)
 
 
 def _problem_media(document: dict[str, Any]) -> dict[str, Any]:
@@ -82,18 +86,22 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         current = settings or get_settings()
         store = Store.open(current)
-        champion = Champion(
-            current, _scoring_config(current, options), refresh_seconds=options.refresh_seconds
-        )
+        pipeline = _pipeline_config(current, options)
+        champion = Champion(current, pipeline.scoring, refresh_seconds=options.refresh_seconds)
         worker = DeliveryWorker(store, app.state.metrics, options.webhooks)
+        history = HistoryWriter(store, linger_seconds=options.history_linger_seconds)
         app.state.store = store
+        app.state.history = history
+        app.state.pipeline = pipeline
         app.state.champion = champion
         champion.start()
+        history.start()
         if options.deliver_webhooks:
             worker.start()
         try:
             yield
         finally:
+            history.stop()
             worker.stop()
             champion.stop()
             store.close()
@@ -110,7 +118,7 @@ def create_app(
     )
     app.state.metrics = Metrics()
     install_problem_handlers(app)
-    for module in (scoring, ingest, leads, webhooks, health):
+    for module in (scoring, ingest, leads, forecast, webhooks, health):
         app.include_router(module.router)
     app.include_router(pages)
     app.add_middleware(BodySizeLimit, max_bytes=options.max_body_bytes)

@@ -44,7 +44,7 @@ def require_scope(scope: str) -> Callable[[Request], KeyInfo]:
                 headers=_CHALLENGE,
             )
         store: Store = request.app.state.store
-        with store.transaction() as session:
+        with store.reading() as session:
             info = verify_key(session, key)
         if info is None:
             raise ProblemError(401, "The API key is unknown or revoked.", headers=_CHALLENGE)

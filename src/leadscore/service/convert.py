@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from fastapi import Response
+from pydantic import BaseModel
+
 from leadscore.service.metrics import Metrics
 from leadscore.service.schemas import LeadOut, LeadScoreOut, NotScoredOut, ScoreOut
 from leadscore.store import NEXT_BEST_TOUCHPOINTS, OnlineScores
 from leadscore.store.tables import Lead
 
-__all__ = ["lead_out", "scores_out"]
+__all__ = ["json_answer", "lead_out", "scores_out"]
 
 
 def scores_out(
@@ -27,6 +30,16 @@ def scores_out(
         scores=scores,
         not_scored=[NotScoredOut(lead_id=n.lead_id, reason=n.reason) for n in result.not_scored],
     )
+
+
+def json_answer(body: BaseModel) -> Response:
+    """``body`` as a JSON answer, serialised here, once.
+
+    A route that returns its model instead has FastAPI validate it again (in the threadpool)
+    before serialising it; routes on the scoring path return this and keep their model as
+    ``response_model`` for the OpenAPI document.
+    """
+    return Response(body.model_dump_json(), media_type="application/json")
 
 
 def lead_out(lead: Lead) -> LeadOut:

@@ -1,4 +1,9 @@
-"""Route dependencies as ``Annotated`` aliases: the store, the champion, the metrics, scopes."""
+"""Route dependencies as ``Annotated`` aliases: the store, the champion, the pipeline settings,
+the metrics, scopes.
+
+Those that only read the app's state are ``async``: FastAPI runs them on the event loop
+instead of handing each to the threadpool and back (a thread hop costs more than they do).
+"""
 
 from __future__ import annotations
 
@@ -10,14 +15,18 @@ from leadscore.service.auth import require_scope
 from leadscore.service.champion import Champion
 from leadscore.service.metrics import Metrics
 from leadscore.service.problems import ProblemError
-from leadscore.store import KeyInfo, Store
+from leadscore.store import HistoryWriter, KeyInfo, Store
 from leadscore.store.workflow import ScoringModel
+from leadscore.training.config import PipelineConfig
 
 __all__ = [
     "ChampionDep",
+    "FreshScores",
+    "HistoryDep",
     "IngestKey",
     "MetricsDep",
     "MetricsKey",
+    "PipelineDep",
     "ReadKey",
     "ScoreKey",
     "ScoringDep",
@@ -26,23 +35,41 @@ __all__ = [
 ]
 
 
-def _store(request: Request) -> Store:
+async def _store(request: Request) -> Store:
     store: Store = request.app.state.store
     return store
 
 
-def _champion(request: Request) -> Champion:
+async def _champion(request: Request) -> Champion:
     champion: Champion = request.app.state.champion
     return champion
 
 
-def _metrics(request: Request) -> Metrics:
+async def _metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
 
 
-def _scoring(request: Request) -> ScoringModel:
-    scoring = _champion(request).scoring()
+async def _pipeline(request: Request) -> PipelineConfig:
+    pipeline: PipelineConfig = request.app.state.pipeline
+    return pipeline
+
+
+async def _history(request: Request) -> HistoryWriter:
+    history: HistoryWriter = request.app.state.history
+    return history
+
+
+def _fresh_scores(request: Request) -> None:
+    """Wait until every score this process computed is in the store: a route that reads
+    scores sees those of the requests answered before it (waits: runs in the threadpool)."""
+    history: HistoryWriter = request.app.state.history
+    history.flush()
+
+
+async def _scoring(request: Request) -> ScoringModel:
+    champion: Champion = request.app.state.champion
+    scoring = champion.scoring()
     if scoring is None:
         raise ProblemError(
             503,
@@ -57,6 +84,9 @@ StoreDep = Annotated[Store, Depends(_store)]
 ChampionDep = Annotated[Champion, Depends(_champion)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
 ScoringDep = Annotated[ScoringModel, Depends(_scoring)]
+HistoryDep = Annotated[HistoryWriter, Depends(_history)]
+FreshScores = Annotated[None, Depends(_fresh_scores)]
+PipelineDep = Annotated[PipelineConfig, Depends(_pipeline)]
 ScoreKey = Annotated[KeyInfo, Depends(require_scope("score"))]
 IngestKey = Annotated[KeyInfo, Depends(require_scope("ingest"))]
 ReadKey = Annotated[KeyInfo, Depends(require_scope("read"))]

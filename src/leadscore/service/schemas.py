@@ -26,6 +26,9 @@ __all__ = [
     "MAX_BATCH",
     "MAX_SCORE_LEADS",
     "EventIn",
+    "ForecastDriverOut",
+    "ForecastOut",
+    "ForecastPeriodOut",
     "IngestOut",
     "LeadDetailOut",
     "LeadFieldsIn",
@@ -37,12 +40,14 @@ __all__ = [
     "OutcomeIn",
     "OutcomesIn",
     "OutcomesOut",
+    "PeriodSpreadOut",
     "RankedLeadOut",
     "RankingsOut",
     "ReadyOut",
     "ScoreIn",
     "ScoreOut",
     "ScoredLeadIn",
+    "SpreadWindowOut",
     "TouchpointIn",
     "TouchpointSummaryOut",
     "TouchpointsIn",
@@ -368,3 +373,75 @@ class WebhookDeliveryOut(BaseModel):
     created_at: datetime
     delivered_at: datetime | None
     payload: dict[str, Any]
+
+
+class ForecastPeriodOut(BaseModel):
+    """The forecast period ``(start, end]``: END's day included, so ``end`` is the next
+    midnight (UTC)."""
+
+    start: datetime
+    end: datetime
+    days: float
+
+
+class ForecastDriverOut(BaseModel):
+    """A lead that matters for reaching the target."""
+
+    lead_id: str
+    owner: str | None = None
+    deal_value: float
+    probability: float = Field(description="Probability to convert within the horizon.")
+    period_probability: float = Field(description="Probability to convert within the period.")
+    expected_revenue: float = Field(description="period_probability × deal_value.")
+    lift: float = Field(description="How much P(revenue ≥ target) rises if it converts.")
+
+
+class SpreadWindowOut(BaseModel):
+    """A past window of the period's length: what the model expected and what was won."""
+
+    start: datetime
+    end: datetime
+    open_leads: int
+    expected: float
+    actual: float
+    ratio: float = Field(description="actual / expected.")
+    independent_sd: float = Field(
+        description="Standard deviation of the ratio if the leads were independent."
+    )
+    expected_conversions: float
+    actual_conversions: int
+
+
+class PeriodSpreadOut(BaseModel):
+    """The period-level spread: the standard deviation of the factor every lead's
+    probability shares within the period, estimated from past windows of its length."""
+
+    factor_sd: float
+    estimated: bool = Field(description="False: too few past windows, leads independent.")
+    window_days: float
+    windows: list[SpreadWindowOut]
+
+
+class ForecastOut(BaseModel):
+    """The revenue the open pipeline wins within the period (``leadscore forecast --json``)."""
+
+    as_of: datetime = Field(description="The scoring time.")
+    period: ForecastPeriodOut
+    horizon_days: int
+    open_leads: int
+    target: float
+    booked: float = Field(description="Revenue already won in the period before as_of.")
+    expected: float = Field(description="Expected revenue (booked included).")
+    expected_conversions: float
+    p_target: float = Field(description="P(revenue ≥ target).")
+    q10: float
+    q50: float
+    q90: float
+    gap_expected: float = Field(description="target − expected.")
+    gap_median: float = Field(description="target − q50.")
+    grid_step: float = Field(description="Step of the revenue grid of the distribution.")
+    drivers: list[ForecastDriverOut] = Field(
+        description="The leads whose conversion would raise P(revenue ≥ target) most."
+    )
+    period_spread: PeriodSpreadOut
+    model_version: str

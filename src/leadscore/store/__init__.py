@@ -6,6 +6,8 @@ Functions take a :class:`~sqlalchemy.orm.Session` from :meth:`Store.transaction`
 """
 
 from leadscore.store.database import database_url, migrate, open_engine
+from leadscore.store.forecast import forecast_stored
+from leadscore.store.history import HistoryWriter, save_scores
 from leadscore.store.keys import (
     SCOPES,
     CreatedKey,
@@ -31,6 +33,7 @@ from leadscore.store.records import (
     lead_record,
     missing_leads,
     record_outcomes,
+    stored_frames,
     touchpoint_summary,
     upsert_leads,
 )
@@ -61,6 +64,7 @@ __all__ = [
     "SCOPES",
     "CreatedKey",
     "DueDelivery",
+    "HistoryWriter",
     "KeyInfo",
     "LeadFrames",
     "NotScored",
@@ -77,6 +81,7 @@ __all__ = [
     "deliveries_of",
     "due_deliveries",
     "enqueue_deliveries",
+    "forecast_stored",
     "frames_from_rows",
     "insert_touchpoints",
     "lead_frames",
@@ -91,9 +96,11 @@ __all__ = [
     "record_outcomes",
     "record_scores",
     "revoke_key",
+    "save_scores",
     "score_frames",
     "score_history",
     "score_stored",
+    "stored_frames",
     "touchpoint_summary",
     "upsert_leads",
     "verify_key",

@@ -7,7 +7,9 @@ never wait for the writer; a committed transaction survives a crash of the proce
 
 Every SQLite transaction starts with ``BEGIN IMMEDIATE``: it takes the write lock at once, so
 concurrent writers queue on the busy timeout instead of failing when a read lock cannot be
-upgraded. Alembic migrations ship in :mod:`leadscore.store.migrations` and are applied by
+upgraded. Read-only transactions (an engine with the execution option :data:`READ_ONLY`)
+start with a plain ``BEGIN`` instead: in WAL mode they neither wait for nor block a writer.
+Alembic migrations ship in :mod:`leadscore.store.migrations` and are applied by
 :func:`migrate` (idempotent; run by :func:`open_engine`).
 """
 
@@ -27,8 +29,10 @@ from leadscore.settings import Settings
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
+    "READ_ONLY",
     "database_url",
     "dialect_insert",
+    "dialect_insert_for",
     "migrate",
     "open_engine",
     "ping",
@@ -37,6 +41,9 @@ __all__ = [
 
 BUSY_TIMEOUT_MS: Final = 30_000
 """How long a SQLite writer waits for the lock before giving up."""
+
+READ_ONLY: Final = "leadscore_read_only"
+"""The execution option that marks an engine's transactions as read-only (see above)."""
 
 _MIGRATIONS: Final = Path(__file__).resolve().parent / "migrations"
 
@@ -68,7 +75,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    reading = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 def _engine(url: str) -> Engine:
@@ -123,7 +131,11 @@ def open_engine(settings: Settings) -> Engine:
 
 def dialect_insert(session: Session, table: type[Any]) -> Any:
     """The INSERT of the session's dialect, which knows ``ON CONFLICT`` (SQLite, PostgreSQL)."""
-    name = session.get_bind().dialect.name
+    return dialect_insert_for(session.get_bind().dialect.name, table)
+
+
+def dialect_insert_for(name: str, table: type[Any]) -> Any:
+    """The INSERT of the dialect called ``name`` (``sqlite`` or ``postgresql``)."""
     if name == "postgresql":
         return postgresql.insert(table)
     if name == "sqlite":

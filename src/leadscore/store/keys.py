@@ -97,12 +97,16 @@ def verify_key(session: Session, key: str) -> KeyInfo | None:
     if match is None:
         return None
     key_id, secret = match.groups()
-    row = session.get(ApiKey, key_id)
-    if row is None or row.revoked_at is not None:
+    # A plain row, no ORM object: every request of the service checks its key.
+    table = ApiKey.__table__.c
+    row = session.execute(
+        select(table.name, table.salt, table.secret_hash, table.scopes, table.created_at).where(
+            table.key_id == key_id, table.revoked_at.is_(None)
+        )
+    ).first()
+    if row is None or not hmac.compare_digest(_hash(row.salt, secret), row.secret_hash):
         return None
-    if not hmac.compare_digest(_hash(row.salt, secret), row.secret_hash):
-        return None
-    return _info(row)
+    return KeyInfo(key_id, row.name, tuple(row.scopes), row.created_at, None)
 
 
 def list_keys(session: Session) -> list[KeyInfo]:

@@ -1,13 +1,13 @@
 """Online scoring of a few leads with the library's one feature path.
 
 :func:`score_frames` scores leads given as canonical frames (from a request or from the store)
-at one moment ``as_of`` with :func:`leadscore.scoring.score_snapshots`, plus the score
-``trend_days`` earlier for the trend. Every column ``score_snapshots`` returns is kept. With a
-next-touchpoint model the rows also carry ``next_best_touchpoints`` (a list of
-``{touchpoint, probability, uplift, uncertainty}``) and the served recommendation; the
-model's company context (the mix of the company's touchpoints in the days before ``as_of``)
-comes from the company-initiated touchpoints of every lead (``context``), not only of the
-leads scored.
+at one moment ``as_of`` and ``trend_days`` earlier (for the trend) with
+:func:`leadscore.scoring.score.score_with_trend`: both moments in one feature pass and one
+prediction. Every column ``score_with_trend`` returns is kept. With a next-touchpoint model
+the rows also carry ``next_best_touchpoints`` (a list of ``{touchpoint, probability, uplift,
+uncertainty}``) and the served recommendation; the model's company context (the mix of the
+company's touchpoints in the days before ``as_of``) comes from the company-initiated
+touchpoints of every lead (``context``), not only of the leads scored.
 """
 
 from __future__ import annotations
@@ -20,9 +20,7 @@ from typing import Any, Final
 import polars as pl
 from sqlalchemy.orm import Session
 
-from leadscore.data.schemas import TIMESTAMP
-from leadscore.features import open_snapshots
-from leadscore.scoring import score_snapshots
+from leadscore.scoring.score import open_now_and_before, score_with_trend
 from leadscore.store.records import LeadFrames, company_touchpoints, lead_frames
 from leadscore.training.config import ScoringConfig
 from leadscore.training.model import PropensityModel
@@ -65,12 +63,6 @@ def _why_not_open(frames: LeadFrames, lead_id: str, as_of: datetime) -> str:
     return "created after as_of"
 
 
-def _open_at(frames: LeadFrames, when: datetime) -> pl.DataFrame:
-    return open_snapshots(
-        frames.leads, frames.outcomes, pl.Series("as_of", [when], dtype=TIMESTAMP)
-    )
-
-
 def score_frames(
     model: PropensityModel,
     config: ScoringConfig,
@@ -88,36 +80,33 @@ def score_frames(
     company context.
 
     Rows hold ``lead_id``, ``as_of``, ``probability``, ``score``, ``grade``, ``trend``,
-    ``expected_revenue``, ``reasons``, ``risks`` and whatever else ``score_snapshots``
+    ``expected_revenue``, ``reasons``, ``risks`` and whatever else ``score_with_trend``
     returns. ``order`` (default: the order of ``frames.leads``) sets the order of the rows.
     """
     wanted = list(order) if order is not None else frames.leads["lead_id"].to_list()
-    now = _open_at(frames, as_of)
+    now, before = open_now_and_before(frames.leads, frames.outcomes, as_of, config.trend_days)
     if now.height == 0:
         return OnlineScores([], [NotScored(i, _why_not_open(frames, i, as_of)) for i in wanted])
     touchpoints = frames.touchpoints
     if next_touchpoint is not None and context is not None and context.height:
         others = context.filter(~pl.col("event_id").is_in(touchpoints["event_id"].implode()))
         touchpoints = pl.concat([touchpoints, others.select(touchpoints.columns)])
-    scored = score_snapshots(
-        model, frames.leads, touchpoints, now, config, next_touchpoint=next_touchpoint
+    scored = score_with_trend(
+        model,
+        frames.leads,
+        touchpoints,
+        now,
+        before,
+        config,
+        next_touchpoint=next_touchpoint,
     )
-    before = _open_at(frames, as_of - timedelta(days=config.trend_days))
-    previous: dict[str, int] = {}
-    if before.height:
-        earlier = score_snapshots(
-            model, frames.leads, frames.touchpoints, before, config, reasons=False
-        )
-        previous = dict(zip(earlier["lead_id"], earlier["score"], strict=True))
     deal_value = dict(
         zip(frames.leads["lead_id"], frames.leads["deal_value"].cast(pl.Float64), strict=True)
     )
     by_lead: dict[str, dict[str, Any]] = {}
     for row in scored.to_dicts():
         lead_id = row["lead_id"]
-        earlier_score = previous.get(lead_id)
         value = deal_value.get(lead_id)
-        row["trend"] = None if earlier_score is None else row["score"] - earlier_score
         row["expected_revenue"] = None if value is None else row["probability"] * value
         row.setdefault("reasons", [])
         row.setdefault("risks", [])

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Final
 
 import polars as pl
-from sqlalchemy import Insert, func, select
+from sqlalchemy import BindParameter, Insert, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from leadscore.data.schemas import table_spec
+from leadscore.data.schemas import TIMESTAMP, table_spec, timestamps
 from leadscore.store.database import dialect_insert
 from leadscore.store.tables import Lead, Outcome, Touchpoint
 
@@ -32,6 +33,7 @@ __all__ = [
     "lead_record",
     "missing_leads",
     "record_outcomes",
+    "stored_frames",
     "touchpoint_summary",
     "upsert_leads",
 ]
@@ -41,6 +43,20 @@ _TOUCHPOINT_COLUMNS: Final = table_spec("touchpoints").names
 _OUTCOME_COLUMNS: Final = table_spec("outcomes").names
 #: SQLite allows at most 32,766 bound parameters in one statement.
 _CHUNK: Final = 500
+# What lead_frames reads, built once: the canonical columns in contract order (and the
+# leads' extras) of the leads in the expanding parameter ``ids``.
+_IDS: Final[BindParameter[Any]] = bindparam("ids", expanding=True)
+_LEADS: Final = select(
+    *(Lead.__table__.c[name] for name in LEAD_COLUMNS), Lead.__table__.c.extra
+).where(Lead.__table__.c.lead_id.in_(_IDS))
+_TOUCHPOINTS: Final = (
+    select(*(Touchpoint.__table__.c[name] for name in _TOUCHPOINT_COLUMNS))
+    .where(Touchpoint.__table__.c.lead_id.in_(_IDS))
+    .order_by(Touchpoint.__table__.c.lead_id, Touchpoint.__table__.c.timestamp)
+)
+_OUTCOMES: Final = select(*(Outcome.__table__.c[name] for name in _OUTCOME_COLUMNS)).where(
+    Outcome.__table__.c.lead_id.in_(_IDS)
+)
 
 
 def _chunks(rows: Sequence[Mapping[str, Any]]) -> Iterable[Sequence[Mapping[str, Any]]]:
@@ -132,12 +148,30 @@ class LeadFrames:
     outcomes: pl.DataFrame
 
 
-def _frame(rows: list[list[Any]], names: Sequence[str], table: str) -> pl.DataFrame:
+def _series(name: str, values: Sequence[Any], dtype: pl.DataType | None) -> pl.Series:
+    return timestamps(name, values) if dtype is None else pl.Series(name, values, dtype=dtype)
+
+
+@lru_cache(maxsize=64)
+def _dtypes(table: str, names: tuple[str, ...]) -> tuple[pl.DataType | None, ...]:
+    """The type of each column (None for a timestamp); beyond the table's columns, strings."""
     spec = table_spec(table)
-    schema: dict[str, pl.DataType] = {
-        name: spec.column(name).dtype if name in spec.names else pl.String() for name in names
-    }
-    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+    known = set(spec.names)
+    dtypes = [spec.column(name).dtype if name in known else pl.String() for name in names]
+    return tuple(None if dtype == TIMESTAMP else dtype for dtype in dtypes)
+
+
+def _frame(rows: Sequence[Sequence[Any]], names: Sequence[str], table: str) -> pl.DataFrame:
+    """Rows (in the order of ``names``) as a frame in the table's canonical types, built a
+    column at a time; names beyond the table's columns become strings."""
+    dtypes = _dtypes(table, tuple(names))
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+    return pl.DataFrame(
+        [
+            _series(name, values, dtype)
+            for name, values, dtype in zip(names, columns, dtypes, strict=True)
+        ]
+    )
 
 
 def lead_record(lead: Lead) -> dict[str, Any]:
@@ -149,26 +183,39 @@ def lead_frames(session: Session, lead_ids: Sequence[str]) -> LeadFrames:
     """The stored rows of ``lead_ids`` (unknown ids are left out) in the canonical types.
 
     Extra lead columns become string columns; the feature builder casts declared ones.
+    Rows are read as plain tuples (no ORM objects), one query per table and chunk.
     """
     ids = sorted(set(lead_ids))
-    leads: list[Lead] = []
-    touchpoints: list[Touchpoint] = []
-    outcomes: list[Outcome] = []
+    leads: list[dict[str, Any]] = []
+    touchpoints: list[Sequence[Any]] = []
+    outcomes: list[Sequence[Any]] = []
     for start in range(0, len(ids), _CHUNK):
-        part = ids[start : start + _CHUNK]
-        leads.extend(session.scalars(select(Lead).where(Lead.lead_id.in_(part))))
-        touchpoints.extend(
-            session.scalars(
-                select(Touchpoint)
-                .where(Touchpoint.lead_id.in_(part))
-                .order_by(Touchpoint.lead_id, Touchpoint.timestamp)
-            )
+        part = {"ids": ids[start : start + _CHUNK]}
+        for *fields, extra in session.execute(_LEADS, part):
+            leads.append({**dict(zip(LEAD_COLUMNS, fields, strict=True)), **(extra or {})})
+        touchpoints.extend(session.execute(_TOUCHPOINTS, part))
+        outcomes.extend(session.execute(_OUTCOMES, part))
+    return LeadFrames(
+        leads=_lead_frame(leads),
+        touchpoints=_frame(touchpoints, _TOUCHPOINT_COLUMNS, "touchpoints"),
+        outcomes=_frame(outcomes, _OUTCOME_COLUMNS, "outcomes"),
+    )
+
+
+def stored_frames(session: Session) -> LeadFrames:
+    """Every stored lead, touchpoint and outcome in the canonical types: the whole history,
+    as the forecast reads it (conversion timing and period-level spread need past leads)."""
+    leads = [lead_record(lead) for lead in session.scalars(select(Lead).order_by(Lead.lead_id))]
+    touchpoints = session.execute(
+        select(*(getattr(Touchpoint, name) for name in _TOUCHPOINT_COLUMNS)).order_by(
+            Touchpoint.lead_id, Touchpoint.timestamp
         )
-        outcomes.extend(session.scalars(select(Outcome).where(Outcome.lead_id.in_(part))))
+    )
+    outcomes = session.execute(select(*(getattr(Outcome, name) for name in _OUTCOME_COLUMNS)))
     return frames_from_rows(
-        [lead_record(lead) for lead in leads],
-        [{n: getattr(t, n) for n in _TOUCHPOINT_COLUMNS} for t in touchpoints],
-        [{n: getattr(o, n) for n in _OUTCOME_COLUMNS} for o in outcomes],
+        leads,
+        [dict(row._mapping) for row in touchpoints],
+        [dict(row._mapping) for row in outcomes],
     )
 
 
@@ -176,15 +223,30 @@ def company_touchpoints(session: Session, start: datetime, end: datetime) -> pl.
     """Company-initiated touchpoints of every lead with ``start <= timestamp < end``, as a
     canonical touchpoints frame: the company context the next-touchpoint model reads (the
     share of each touchpoint among the company's recent ones)."""
-    rows = session.scalars(
-        select(Touchpoint).where(
-            Touchpoint.initiated_by == "company",
-            Touchpoint.timestamp >= start,
-            Touchpoint.timestamp < end,
+    table = Touchpoint.__table__.c
+    rows = session.execute(
+        select(*(table[name] for name in _TOUCHPOINT_COLUMNS)).where(
+            table.initiated_by == "company", table.timestamp >= start, table.timestamp < end
         )
     )
-    touchpoints = [{n: getattr(t, n) for n in _TOUCHPOINT_COLUMNS} for t in rows]
-    return frames_from_rows([], touchpoints).touchpoints
+    return _frame(list(rows), _TOUCHPOINT_COLUMNS, "touchpoints")
+
+
+def _lead_frame(leads: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
+    extra = sorted({key for row in leads for key in row if key not in LEAD_COLUMNS})
+
+    def cell(row: Mapping[str, Any], name: str) -> Any:
+        value = row.get(name)
+        return None if value is None or name in LEAD_COLUMNS else str(value)
+
+    return _frame(
+        [
+            [row.get(n) if n in LEAD_COLUMNS else cell(row, n) for n in (*LEAD_COLUMNS, *extra)]
+            for row in leads
+        ],
+        [*LEAD_COLUMNS, *extra],
+        "leads",
+    )
 
 
 def frames_from_rows(
@@ -194,22 +256,8 @@ def frames_from_rows(
 ) -> LeadFrames:
     """Canonical frames from rows keyed by column name; lead columns beyond the contract
     become string columns (the feature builder casts the declared ones)."""
-    extra = sorted({key for row in leads for key in row if key not in LEAD_COLUMNS})
-    lead_names = [*LEAD_COLUMNS, *extra]
-
-    def cell(row: Mapping[str, Any], name: str) -> Any:
-        value = row.get(name)
-        return None if value is None or name in LEAD_COLUMNS else str(value)
-
     return LeadFrames(
-        leads=_frame(
-            [
-                [row.get(n) if n in LEAD_COLUMNS else cell(row, n) for n in lead_names]
-                for row in leads
-            ],
-            lead_names,
-            "leads",
-        ),
+        leads=_lead_frame(leads),
         touchpoints=_frame(
             [[row.get(n) for n in _TOUCHPOINT_COLUMNS] for row in touchpoints],
             _TOUCHPOINT_COLUMNS,

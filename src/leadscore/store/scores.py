@@ -13,13 +13,14 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Insert, and_, or_, select
+from sqlalchemy import Insert, and_, insert, or_, select
 from sqlalchemy.orm import Session
 
 from leadscore.errors import UsageError
-from leadscore.store.database import dialect_insert
+from leadscore.store.database import dialect_insert_for
 from leadscore.store.tables import CurrentScore, Lead, Outcome, ScoreRecord
 
 __all__ = [
@@ -33,16 +34,10 @@ __all__ = [
     "score_history",
 ]
 
-_SCORE_FIELDS = (
-    "as_of",
-    "probability",
-    "score",
-    "grade",
-    "trend",
-    "reasons",
-    "risks",
-    "next_best_touchpoints",
-)
+_SCORE_FIELDS = ("as_of", "probability", "score", "grade", "trend")
+_LIST_FIELDS = ("reasons", "risks", "next_best_touchpoints")
+_CURRENT = CurrentScore.__table__.c
+_CURRENT_FIELDS = ("score_id", "model_version", "scored_at", *_SCORE_FIELDS, *_LIST_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -68,52 +63,71 @@ def record_scores(
     """Append scores to the history and make them current; what changed, per lead.
 
     Each row has ``lead_id``, ``as_of``, ``probability``, ``score``, ``grade`` and optionally
-    ``trend``, ``reasons``, ``risks`` and ``next_best_touchpoints``.
+    ``trend``, ``reasons``, ``risks`` and ``next_best_touchpoints``. A lead's current score is
+    the one scored last (by ``scored_at``): a score older than the current one (written late,
+    e.g. by another replica) goes to the history only and changes nothing.
     """
+    if not rows:
+        return []
+    session.flush()  # the plain statements below do not flush the session's pending objects
+    connection = session.connection()
     ids = [row["lead_id"] for row in rows]
     current = {
-        c.lead_id: c
-        for c in session.scalars(select(CurrentScore).where(CurrentScore.lead_id.in_(ids)))
-    }
-    changes: list[ScoreChange] = []
-    for row in rows:
-        fields = {name: row.get(name) for name in _SCORE_FIELDS}
-        fields["reasons"] = list(row.get("reasons") or [])
-        fields["risks"] = list(row.get("risks") or [])
-        fields["next_best_touchpoints"] = list(row.get("next_best_touchpoints") or [])
-        record = ScoreRecord(
-            lead_id=row["lead_id"], model_version=model_version, scored_at=scored_at, **fields
-        )
-        session.add(record)
-        session.flush()
-        before = current.get(row["lead_id"])
-        changes.append(
-            ScoreChange(
-                lead_id=record.lead_id,
-                previous_score=None if before is None else before.score,
-                previous_grade=None if before is None else before.grade,
-                score=record.score,
-                grade=record.grade,
-                probability=record.probability,
-                as_of=record.as_of,
+        lead_id: (score, grade, at)
+        for lead_id, score, grade, at in connection.execute(
+            select(_CURRENT.lead_id, _CURRENT.score, _CURRENT.grade, _CURRENT.scored_at).where(
+                _CURRENT.lead_id.in_(ids)
             )
         )
-        values = {
-            "lead_id": record.lead_id,
-            "score_id": record.id,
+    }
+    records = [
+        {
+            "lead_id": row["lead_id"],
             "model_version": model_version,
             "scored_at": scored_at,
-            **fields,
+            **{name: row.get(name) for name in _SCORE_FIELDS},
+            **{name: list(row.get(name) or []) for name in _LIST_FIELDS},
         }
-        statement: Insert = dialect_insert(session, CurrentScore).values(values)
-        session.execute(
-            statement.on_conflict_do_update(  # type: ignore[attr-defined]
-                index_elements=["lead_id"],
-                set_={k: v for k, v in values.items() if k != "lead_id"},
+        for row in rows
+    ]
+    score_ids = connection.scalars(
+        insert(ScoreRecord).returning(ScoreRecord.id, sort_by_parameter_order=True),
+        records,
+    ).all()
+    changes: list[ScoreChange] = []
+    newer: list[dict[str, Any]] = []
+    for record, score_id in zip(records, score_ids, strict=True):
+        before = current.get(record["lead_id"])
+        if before is not None and before[2] > scored_at:
+            continue
+        newer.append({**record, "score_id": score_id})
+        changes.append(
+            ScoreChange(
+                lead_id=record["lead_id"],
+                previous_score=None if before is None else before[0],
+                previous_grade=None if before is None else before[1],
+                score=record["score"],
+                grade=record["grade"],
+                probability=record["probability"],
+                as_of=record["as_of"],
             )
         )
-    session.flush()
+    if newer:
+        connection.execute(_current_upsert(session.get_bind().dialect.name), newer)
     return changes
+
+
+@lru_cache(maxsize=4)
+def _current_upsert(dialect: str) -> Insert:
+    """The statement that makes scores current unless a newer one is (built once: its
+    ``excluded`` columns cost more to build than the write)."""
+    statement: Insert = dialect_insert_for(dialect, CurrentScore)
+    excluded = statement.excluded  # type: ignore[attr-defined]
+    return statement.on_conflict_do_update(  # type: ignore[attr-defined, no-any-return]
+        index_elements=["lead_id"],
+        set_={name: excluded[name] for name in _CURRENT_FIELDS},
+        where=_CURRENT.scored_at <= excluded.scored_at,
+    )
 
 
 def current_scores(session: Session, lead_ids: Sequence[str]) -> dict[str, CurrentScore]:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from leadscore.errors import StoreError
 from leadscore.settings import Settings
-from leadscore.store.database import open_engine, ping, redacted
+from leadscore.store.database import READ_ONLY, open_engine, ping, redacted
 
 __all__ = ["Store"]
 
@@ -22,6 +22,9 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._readers = sessionmaker(
+            engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
 
     @classmethod
     def open(cls, settings: Settings) -> Store:
@@ -39,8 +42,23 @@ class Store:
 
         Database failures are raised as :class:`~leadscore.errors.StoreError`.
         """
+        with self._wrapped(self._sessions) as session:
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session in one read-only transaction: a consistent view that, on SQLite, does
+        not take the write lock (so it neither waits for writers nor holds them up).
+
+        Writing in it is a mistake the database may refuse; use :meth:`transaction`.
+        """
+        with self._wrapped(self._readers) as session:
+            yield session
+
+    @contextmanager
+    def _wrapped(self, sessions: sessionmaker[Session]) -> Iterator[Session]:
         try:
-            with self._sessions.begin() as session:
+            with sessions.begin() as session:
                 yield session
         except IntegrityError as exc:
             raise StoreError(f"The store refused a write: {str(exc.orig).splitlines()[0]}") from exc

@@ -87,7 +87,17 @@ def delete_webhook(session: Session, webhook_id: str) -> bool:
     return True
 
 
-def _fires(hook: Webhook, change: ScoreChange) -> bool:
+@dataclass(frozen=True)
+class _Hook:
+    """What deciding and writing a delivery needs of an active webhook."""
+
+    id: str
+    event: str
+    grade: str | None
+    threshold: int | None
+
+
+def _fires(hook: _Hook, change: ScoreChange) -> bool:
     if hook.event == "grade_entered":
         return change.grade == hook.grade and change.previous_grade != hook.grade
     threshold = hook.threshold if hook.threshold is not None else 101
@@ -95,7 +105,7 @@ def _fires(hook: Webhook, change: ScoreChange) -> bool:
     return change.score >= threshold and (before is None or before < threshold)
 
 
-def _payload(hook: Webhook, change: ScoreChange, delivery_id: str, now: datetime) -> dict[str, Any]:
+def _payload(hook: _Hook, change: ScoreChange, delivery_id: str, now: datetime) -> dict[str, Any]:
     return {
         "delivery_id": delivery_id,
         "webhook_id": hook.id,
@@ -116,7 +126,17 @@ def enqueue_deliveries(session: Session, changes: Sequence[ScoreChange], now: da
     """Write a pending delivery for every (webhook, change) whose condition holds."""
     if not changes:
         return 0
-    hooks = list_webhooks(session)
+    table = Webhook.__table__.c
+    hooks = [
+        _Hook(*row)
+        for row in session.execute(
+            select(table.id, table.event, table.grade, table.threshold).where(
+                table.active.is_(True)
+            )
+        )
+    ]
+    if not hooks:
+        return 0
     count = 0
     for change in changes:
         for hook in hooks:

@@ -2,8 +2,10 @@
 
 Each function runs its own short transactions on a :class:`~leadscore.store.Store` and takes
 the scoring model as :class:`ScoringModel` (or None when no model is loaded: data are stored,
-nothing is scored). Scores computed "now" are recorded in the history, and the webhook
-deliveries they trigger are written in the same transaction.
+nothing is scored). Leads are read in read-only transactions and scored outside any
+transaction. Scores computed "now" are recorded in the history, and the webhook deliveries
+they trigger are written in the same transaction (:func:`leadscore.store.history.save_scores`);
+:func:`score_known` can hand them to a :class:`~leadscore.store.history.HistoryWriter`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from leadscore.errors import DataError
+from leadscore.store.history import HistoryWriter, save_scores
 from leadscore.store.online import NotScored, OnlineScores, score_stored
 from leadscore.store.records import (
     insert_touchpoints,
@@ -21,10 +24,9 @@ from leadscore.store.records import (
     record_outcomes,
     upsert_leads,
 )
-from leadscore.store.scores import current_scores, record_scores
+from leadscore.store.scores import current_scores
 from leadscore.store.session import Store
 from leadscore.store.tables import CurrentScore, Lead
-from leadscore.store.webhooks import enqueue_deliveries
 from leadscore.training.config import ScoringConfig
 from leadscore.training.model import PropensityModel
 from leadscore.training.next_touchpoint_training import TrainedNextTouchpoint
@@ -69,7 +71,7 @@ class UnknownLeads(DataError):
 
 def _unknown(store: Store, rows: Sequence[Mapping[str, Any]], what: str) -> None:
     ids = [str(row["lead_id"]) for row in rows]
-    with store.transaction() as session:
+    with store.reading() as session:
         missing = set(missing_leads(session, ids))
     if missing:
         positions: dict[str, list[int]] = {}
@@ -79,18 +81,29 @@ def _unknown(store: Store, rows: Sequence[Mapping[str, Any]], what: str) -> None
         raise UnknownLeads(what, positions)
 
 
+def _score(
+    store: Store, scoring: ScoringModel, lead_ids: Sequence[str], as_of: datetime
+) -> OnlineScores:
+    """Score stored leads at ``as_of`` from one read-only view of the store."""
+    with store.reading() as session:
+        result = score_stored(
+            session, scoring.model, scoring.config, lead_ids, as_of, scoring.next_touchpoint
+        )
+    for row in result.rows:
+        row["model_version"] = scoring.version
+    return result
+
+
 def rescore(
     store: Store, scoring: ScoringModel, lead_ids: Sequence[str], now: datetime
 ) -> OnlineScores:
-    """Score stored leads at ``now``, record the scores and queue the webhooks they trigger."""
-    with store.transaction() as session:
-        result = score_stored(
-            session, scoring.model, scoring.config, lead_ids, now, scoring.next_touchpoint
-        )
-        changes = record_scores(session, result.rows, model_version=scoring.version, scored_at=now)
-        enqueue_deliveries(session, changes, now)
-    for row in result.rows:
-        row["model_version"] = scoring.version
+    """Score stored leads at ``now``, record the scores and queue the webhooks they trigger.
+
+    The leads are read in one read-only transaction and the scores written in another, so
+    no write lock is held while features are built.
+    """
+    result = _score(store, scoring, lead_ids, now)
+    save_scores(store, result.rows, model_version=scoring.version, scored_at=now)
     return result
 
 
@@ -101,16 +114,19 @@ def score_known(
     *,
     now: datetime,
     as_of: datetime | None = None,
+    history: HistoryWriter | None = None,
 ) -> OnlineScores:
-    """Score stored leads: at ``now`` (recorded) or at a given ``as_of`` (not recorded)."""
+    """Score stored leads: at ``now`` (recorded) or at a given ``as_of`` (not recorded).
+
+    Scores at ``now`` are recorded by ``history`` in the background when it is given, else
+    before this returns.
+    """
+    result = _score(store, scoring, lead_ids, as_of or now)
     if as_of is None:
-        return rescore(store, scoring, lead_ids, now)
-    with store.transaction() as session:
-        result = score_stored(
-            session, scoring.model, scoring.config, lead_ids, as_of, scoring.next_touchpoint
-        )
-    for row in result.rows:
-        row["model_version"] = scoring.version
+        if history is None:
+            save_scores(store, result.rows, model_version=scoring.version, scored_at=now)
+        else:
+            history.submit(result.rows, model_version=scoring.version, scored_at=now)
     return result
 
 
@@ -141,7 +157,7 @@ class Ingested:
 
 
 def _current_rows(store: Store, lead_ids: Sequence[str]) -> OnlineScores:
-    with store.transaction() as session:
+    with store.reading() as session:
         scores = current_scores(session, lead_ids)
         values = {i: session.get(Lead, i) for i in scores}
         rows = [

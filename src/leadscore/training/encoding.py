@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
-from leadscore.features.activity import enum_code
+from leadscore.features.activity import FEW_VALUES, enum_code, looked_up
 
 __all__ = ["BLOCK_ROWS", "FeatureEncoder"]
 
@@ -58,8 +58,9 @@ class FeatureEncoder:
         """The float64 matrix of ``frame``'s feature columns in fitted order.
 
         Columns are read as one block (cast only when one is not numeric yet) and
-        categories are coded through an enum cast, all without building a query: encoding
-        one row must cost little next to the prediction itself.
+        categories are coded through an enum cast or, for a few rows, looked up in Python,
+        without building a query: encoding one row must cost little next to the prediction
+        itself.
         """
         if frame.height >= BLOCK_ROWS:
             return self._transform_block(frame)
@@ -72,10 +73,16 @@ class FeatureEncoder:
         matrix[:, [positions[name] for name in self.numeric_]] = block
         if self.vocabularies_:
             names = list(self.vocabularies_)
-            codes = frame.select(
-                _code_columns(tuple((n, self.vocabularies_[n][:-1]) for n in names))
-            )
-            matrix[:, [positions[name] for name in names]] = codes.to_numpy()
+            columns = [positions[name] for name in names]
+            if frame.height <= FEW_VALUES:
+                for name, column in zip(names, columns, strict=True):
+                    places = looked_up(frame.get_column(name), self.vocabularies_[name][:-1])
+                    matrix[:, column] = [np.nan if p is None else p for p in places]
+            else:
+                codes = frame.select(
+                    _code_columns(tuple((n, self.vocabularies_[n][:-1]) for n in names))
+                )
+                matrix[:, columns] = codes.to_numpy()
         return matrix
 
     def _transform_block(self, frame: pl.DataFrame) -> NDArray[np.float64]:

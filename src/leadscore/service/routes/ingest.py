@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 
-from leadscore.service.convert import scores_out
-from leadscore.service.deps import ChampionDep, IngestKey, MetricsDep, StoreDep
+from leadscore.service.convert import json_answer, scores_out
+from leadscore.service.deps import ChampionDep, FreshScores, IngestKey, MetricsDep, StoreDep
 from leadscore.service.problems import FieldError, ProblemError, responses
 from leadscore.service.schemas import (
     IngestOut,
@@ -52,7 +52,8 @@ def touchpoints(
     store: StoreDep,
     champion: ChampionDep,
     metrics: MetricsDep,
-) -> IngestOut:
+    _fresh: FreshScores,
+) -> Response:
     """Store touchpoints, idempotent by ``event_id``, and answer with fresh scores.
 
     Leads that got new events are rescored now; the answer holds the current score of every
@@ -69,7 +70,14 @@ def touchpoints(
     metrics.received.inc(done.received)
     metrics.ingested.inc(done.stored)
     answer = scores_out(done.scores, scoring.version if scoring else None, metrics)
-    return IngestOut(**answer.model_dump(), received=done.received)
+    return json_answer(
+        IngestOut(
+            model_version=answer.model_version,
+            scores=answer.scores,
+            not_scored=answer.not_scored,
+            received=done.received,
+        )
+    )
 
 
 @router.put(

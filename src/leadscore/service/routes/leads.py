@@ -9,7 +9,7 @@ import polars as pl
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from leadscore.service.convert import lead_out
-from leadscore.service.deps import ReadKey, StoreDep
+from leadscore.service.deps import FreshScores, ReadKey, StoreDep
 from leadscore.service.problems import ProblemError, responses
 from leadscore.service.schemas import (
     HistoryOut,
@@ -50,14 +50,14 @@ _CSV_COLUMNS: Final = (
     response_model=LeadDetailOut,
     responses=responses(401, 403, 404, 422, 503),
 )
-def get_lead(lead_id: LeadId, _key: ReadKey, store: StoreDep) -> LeadDetailOut:
+def get_lead(lead_id: LeadId, _key: ReadKey, store: StoreDep, _fresh: FreshScores) -> LeadDetailOut:
     """A lead, a summary of its touchpoints, its current score and its score history."""
     return lead_detail(store, lead_id)
 
 
 def lead_detail(store: Store, lead_id: str) -> LeadDetailOut:
     """A stored lead with its touchpoint summary, score and history; 404 when unknown."""
-    with store.transaction() as session:
+    with store.reading() as session:
         lead = session.get(Lead, lead_id)
         if lead is None:
             raise ProblemError(404, f"No lead {lead_id!r} in the store.")
@@ -130,6 +130,7 @@ def rankings(
     request: Request,
     _key: ReadKey,
     store: StoreDep,
+    _fresh: FreshScores,
     owner: Annotated[
         str | None, Query(max_length=200, description="Only this rep's leads.")
     ] = None,
@@ -147,7 +148,7 @@ def rankings(
     The next page: the same query with ``cursor`` set to ``next_cursor`` (null on the last).
     In CSV the cursor of the next page is in the ``Link`` header (``rel="next"``).
     """
-    with store.transaction() as session:
+    with store.reading() as session:
         page = ranked_leads(
             session,
             owner=owner,

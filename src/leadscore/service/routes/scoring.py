@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
-from leadscore.service.convert import scores_out
-from leadscore.service.deps import MetricsDep, ScoreKey, ScoringDep, StoreDep
+from leadscore.service.convert import json_answer, scores_out
+from leadscore.service.deps import HistoryDep, MetricsDep, ScoreKey, ScoringDep, StoreDep
 from leadscore.service.problems import responses
 from leadscore.service.schemas import LeadScoreOut, ScoreIn
 from leadscore.store import frames_from_rows, score_frames
@@ -26,18 +26,29 @@ router = APIRouter(prefix="/v1", tags=["scoring"])
     responses=responses(400, 401, 403, 413, 422, 503),
 )
 def score(
-    body: ScoreIn, _key: ScoreKey, scoring: ScoringDep, store: StoreDep, metrics: MetricsDep
-) -> LeadScoreOut:
+    body: ScoreIn,
+    _key: ScoreKey,
+    scoring: ScoringDep,
+    store: StoreDep,
+    history: HistoryDep,
+    metrics: MetricsDep,
+) -> Response:
     """Score leads now (or ``as_of``): probability, score, grade, trend, reasons.
 
     With ``lead_ids`` the stored leads are scored from their stored history; scores "now"
-    are recorded in their history. With ``leads`` the payload is scored as given (nothing is
-    stored). Leads not open at that moment, or unknown, are listed in ``not_scored``.
+    are recorded in their history (in the background, within milliseconds). With ``leads``
+    the payload is scored as given (nothing is stored). Leads not open at that moment, or
+    unknown, are listed in ``not_scored``.
     """
     now = datetime.now(UTC)
     if body.lead_ids is not None:
         result = score_known(
-            store, scoring, list(dict.fromkeys(body.lead_ids)), now=now, as_of=body.as_of
+            store,
+            scoring,
+            list(dict.fromkeys(body.lead_ids)),
+            now=now,
+            as_of=body.as_of,
+            history=history,
         )
     else:
         leads = body.leads or []
@@ -50,7 +61,7 @@ def score(
             ],
         )
         when = body.as_of or now
-        with store.transaction() as session:
+        with store.reading() as session:
             context = recent_context(session, scoring.next_touchpoint, when)
         result = score_frames(
             scoring.model,
@@ -62,4 +73,4 @@ def score(
         )
         for row in result.rows:
             row["model_version"] = scoring.version
-    return scores_out(result, scoring.version, metrics)
+    return json_answer(scores_out(result, scoring.version, metrics))

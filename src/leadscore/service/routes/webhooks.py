@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from leadscore.service.deps import StoreDep, WebhooksKey
+from leadscore.service.deps import FreshScores, StoreDep, WebhooksKey
 from leadscore.service.problems import ProblemError, responses
 from leadscore.service.schemas import WebhookDeliveryOut, WebhookIn, WebhookOut
 from leadscore.store import create_webhook, delete_webhook, deliveries_of, list_webhooks
@@ -96,10 +96,11 @@ def deliveries(
     webhook_id: WebhookId,
     _key: WebhooksKey,
     store: StoreDep,
+    _fresh: FreshScores,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[WebhookDeliveryOut]:
     """The latest deliveries of a webhook, newest first, with their attempts."""
-    with store.transaction() as session:
+    with store.reading() as session:
         if session.get(Webhook, webhook_id) is None:
             raise ProblemError(404, f"No webhook {webhook_id!r}.")
         return [

@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
 from leadscore.errors import DataError, StoreError, UsageError
-from leadscore.service.deps import StoreDep
+from leadscore.service.deps import FreshScores, StoreDep
 from leadscore.service.problems import ProblemError, field_path
 from leadscore.service.routes.leads import LeadId, lead_detail, ranked_csv, ranked_items
 from leadscore.service.schemas import RankedLeadOut
@@ -150,6 +150,7 @@ def ranked_page(
     request: Request,
     key: WebKey,
     store: StoreDep,
+    _fresh: FreshScores,
     owner: Owner = None,
     grade: Grades = None,
     source: Source = None,
@@ -159,7 +160,7 @@ def ranked_page(
 ) -> HTMLResponse:
     """Open leads by score, filtered, a page at a time."""
     filters = _filters(request, owner, grade, source, limit)
-    with store.transaction() as session:
+    with store.reading() as session:
         ranked = ranked_leads(
             session,
             owner=filters.owner,
@@ -180,7 +181,9 @@ def ranked_page(
 
 
 @router.get(PAGES + "/leads/{lead_id}")
-def lead_page(request: Request, lead_id: LeadId, key: WebKey, store: StoreDep) -> HTMLResponse:
+def lead_page(
+    request: Request, lead_id: LeadId, key: WebKey, store: StoreDep, _fresh: FreshScores
+) -> HTMLResponse:
     """A lead with its score, reasons, risks, next touchpoints, activity and history."""
     detail = lead_detail(store, lead_id)
     body = lead_body(detail, _grades(request))
@@ -195,7 +198,7 @@ def _export(
     source: str | None,
 ) -> list[RankedLeadOut]:
     filters = _filters(request, owner, grade, source, EXPORT_ROWS)
-    with store.transaction() as session:
+    with store.reading() as session:
         ranked = ranked_leads(
             session,
             owner=filters.owner,
@@ -216,6 +219,7 @@ def export_csv(
     request: Request,
     _key: WebKey,
     store: StoreDep,
+    _fresh: FreshScores,
     owner: Owner = None,
     grade: Grades = None,
     source: Source = None,
@@ -230,6 +234,7 @@ def export_xlsx(
     request: Request,
     _key: WebKey,
     store: StoreDep,
+    _fresh: FreshScores,
     owner: Owner = None,
     grade: Grades = None,
     source: Source = None,

@@ -47,7 +47,7 @@ def key_info(store: Store, key: str) -> KeyInfo | None:
     """The key's record when the store knows it and it is not revoked."""
     if not key or len(key) > _KEY_LENGTH:
         return None
-    with store.transaction() as session:
+    with store.reading() as session:
         return verify_key(session, key)
 
 

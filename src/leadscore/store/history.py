@@ -1,0 +1,154 @@
+"""Recording scores: at once, or from a background thread in batches.
+
+:func:`save_scores` appends scores to the history, makes them current and queues the webhook
+deliveries they trigger, in one transaction. :class:`HistoryWriter` does the same from a
+background thread: :meth:`~HistoryWriter.submit` returns at once; the thread looks every
+``linger_seconds`` and writes every submission waiting in one transaction; and
+:meth:`~HistoryWriter.flush` waits until everything submitted so far is written, so that a
+reader of the same process sees its own scores. Scores written late never replace a newer
+current score (see :func:`~leadscore.store.scores.record_scores`).
+
+What is written asynchronously is the score history only: derived data that a new score
+recomputes. A batch the store refuses is logged and dropped; a process that dies loses at
+most the scores of the last ``linger_seconds``. Ingested events are never written here.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from leadscore.store.scores import record_scores
+from leadscore.store.session import Store
+from leadscore.store.webhooks import enqueue_deliveries
+
+__all__ = ["HistoryWriter", "save_scores"]
+
+_LOG: Final = logging.getLogger("leadscore.store.history")
+
+
+def save_scores(
+    store: Store, rows: Sequence[dict[str, Any]], *, model_version: str, scored_at: datetime
+) -> None:
+    """Record scores computed at ``scored_at`` and queue the webhooks they trigger, in one
+    transaction."""
+    with store.transaction() as session:
+        changes = record_scores(session, rows, model_version=model_version, scored_at=scored_at)
+        enqueue_deliveries(session, changes, scored_at)
+
+
+@dataclass(frozen=True)
+class _Submission:
+    rows: Sequence[dict[str, Any]]
+    model_version: str
+    scored_at: datetime
+
+
+class HistoryWriter:
+    """Writes submitted scores from a background thread, in batches (see the module).
+
+    Until :meth:`start` (and after :meth:`stop`) :meth:`submit` writes at once, with
+    :func:`save_scores`, and raises what it raises.
+    """
+
+    def __init__(self, store: Store, *, linger_seconds: float = 0.02, max_rows: int = 500):
+        self._store = store
+        self._linger = linger_seconds
+        self._max_rows = max_rows
+        self._changed = threading.Condition()
+        self._pending: list[_Submission] = []
+        self._submitted = 0
+        self._rows = 0
+        self._written = 0
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def submit(
+        self, rows: Sequence[dict[str, Any]], *, model_version: str, scored_at: datetime
+    ) -> None:
+        """Record ``rows`` (scores computed at ``scored_at``) soon; returns at once.
+
+        The writer is not woken (it looks every ``linger_seconds``) unless ``max_rows`` are
+        waiting: waking a thread on every request would make requests wait for it.
+        """
+        if not rows:
+            return
+        with self._changed:
+            running = self._thread is not None and not self._stopping
+            if running:
+                self._pending.append(_Submission(list(rows), model_version, scored_at))
+                self._submitted += 1
+                self._rows += len(rows)
+                if self._rows >= self._max_rows:
+                    self._changed.notify_all()
+        if not running:
+            save_scores(self._store, rows, model_version=model_version, scored_at=scored_at)
+
+    def flush(self) -> None:
+        """Wait until every score submitted before this call is written."""
+        with self._changed:
+            target = self._submitted
+            if self._written >= target:
+                return
+            self._changed.notify_all()
+            while self._written < target and self._thread is not None:
+                self._changed.wait()
+
+    def _next_batch(self) -> list[_Submission] | None:
+        """What to write next (waiting for it); None once stopped with nothing left."""
+        with self._changed:
+            while not self._pending:
+                if self._stopping:
+                    return None
+                self._changed.wait(self._linger)
+            batch, self._pending, self._rows = self._pending, [], 0
+            return batch
+
+    def _write(self, batch: list[_Submission]) -> None:
+        try:
+            with self._store.transaction() as session:
+                for item in batch:
+                    changes = record_scores(
+                        session,
+                        item.rows,
+                        model_version=item.model_version,
+                        scored_at=item.scored_at,
+                    )
+                    enqueue_deliveries(session, changes, item.scored_at)
+        except Exception:  # logged, not raised: the thread must keep writing later batches
+            rows = sum(len(item.rows) for item in batch)
+            _LOG.exception("could not record %d score(s) in the history; dropped them", rows)
+
+    def _run(self) -> None:
+        while (batch := self._next_batch()) is not None:
+            self._write(batch)
+            with self._changed:
+                self._written += len(batch)
+                self._changed.notify_all()
+
+    def start(self) -> None:
+        """Start the background thread."""
+        with self._changed:
+            if self._thread is not None:
+                return
+            self._stopping = False
+            self._thread = threading.Thread(
+                target=self._run, name="leadscore-score-history", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Write what is pending, then stop the thread."""
+        with self._changed:
+            thread = self._thread
+            self._stopping = True
+            self._changed.notify_all()
+        if thread is not None:
+            thread.join()
+        with self._changed:
+            self._thread = None
+            self._changed.notify_all()

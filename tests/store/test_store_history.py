@@ -1,0 +1,98 @@
+"""Recording scores: at once, or in the background by the history writer; late scores."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from store_support import T0, lead
+
+from leadscore.store import (
+    HistoryWriter,
+    Store,
+    create_webhook,
+    current_scores,
+    delete_webhook,
+    deliveries_of,
+    record_scores,
+    save_scores,
+    score_history,
+    upsert_leads,
+)
+
+SECOND = timedelta(seconds=1)
+
+
+def _score(lead_id: str, score: int, grade: str = "B") -> dict[str, Any]:
+    return {
+        "lead_id": lead_id,
+        "as_of": T0,
+        "probability": score / 100,
+        "score": score,
+        "grade": grade,
+        "trend": None,
+        "reasons": ["a demo 2 days ago"],
+    }
+
+
+def test_a_late_score_goes_to_the_history_only(store: Store, prefix: str) -> None:
+    lead_id = f"{prefix}late"
+    later = T0 + timedelta(minutes=5)
+    with store.transaction() as session:
+        upsert_leads(session, [lead(lead_id)], T0)
+        record_scores(session, [_score(lead_id, 40, "A")], model_version="1", scored_at=later)
+    with store.transaction() as session:
+        # Scored before the current score, written after it (another replica, a slow writer).
+        changes = record_scores(
+            session, [_score(lead_id, 10, "C")], model_version="1", scored_at=T0
+        )
+    with store.reading() as session:
+        current = current_scores(session, [lead_id])[lead_id]
+        history = score_history(session, lead_id)
+    assert changes == []
+    assert (current.score, current.scored_at) == (40, later)
+    assert [h.score for h in history] == [40, 10]
+
+
+def test_the_writer_records_in_the_background_and_flush_waits(store: Store, prefix: str) -> None:
+    ids = [f"{prefix}w{n}" for n in range(3)]
+    with store.transaction() as session:
+        upsert_leads(session, [lead(i) for i in ids], T0)
+        hook = create_webhook(
+            session,
+            url="http://x.example",
+            event="grade_entered",
+            grade="A",
+            threshold=None,
+            now=T0,
+        )
+    writer = HistoryWriter(store, linger_seconds=0.5)
+    writer.start()
+    try:
+        for n, lead_id in enumerate(ids):
+            writer.submit([_score(lead_id, 50, "A")], model_version="1", scored_at=T0 + n * SECOND)
+        writer.flush()  # does not wait the linger time out: it asks for the write
+        with store.reading() as session:
+            current = current_scores(session, ids)
+            delivered = {d.lead_id for d in deliveries_of(session, hook.id)}
+        assert {i: current[i].score for i in ids} == dict.fromkeys(ids, 50)
+        assert delivered == set(ids)  # the webhooks fired in the same transaction
+        writer.submit([_score(ids[0], 60, "A")], model_version="1", scored_at=T0 + 9 * SECOND)
+    finally:
+        writer.stop()  # writes what is pending
+        with store.transaction() as session:  # other tests count the active webhooks
+            delete_webhook(session, hook.id)
+    with store.reading() as session:
+        assert current_scores(session, [ids[0]])[ids[0]].score == 60
+
+
+def test_without_the_thread_scores_are_written_at_once(store: Store, prefix: str) -> None:
+    lead_id = f"{prefix}now"
+    with store.transaction() as session:
+        upsert_leads(session, [lead(lead_id)], T0)
+    writer = HistoryWriter(store)
+    writer.submit([_score(lead_id, 20, "C")], model_version="1", scored_at=T0)
+    writer.flush()
+    save_scores(store, [_score(lead_id, 30, "B")], model_version="2", scored_at=T0 + SECOND)
+    with store.reading() as session:
+        assert [h.score for h in score_history(session, lead_id)] == [30, 20]
