@@ -12,6 +12,8 @@ from service_support import Client, json_ready
 from leadscore.data.schemas import TIMESTAMP
 from leadscore.features import open_snapshots
 from leadscore.scoring import score_snapshots
+from leadscore.service import auth
+from leadscore.store import KeyInfo, Store, create_key, revoke_key
 from leadscore.training.config import ScoringConfig
 from leadscore.training.propensity import TrainedPropensity
 
@@ -233,3 +235,57 @@ def test_readiness_and_metrics(client: Client) -> None:
     assert 'leadscore_http_request_duration_seconds_count{method="POST",route="/v1/score"' in text
     assert "leadscore_scores_total{grade=" in text
     assert "leadscore_touchpoints_ingested_total" in text
+
+
+def test_a_valid_key_is_remembered_and_a_revoked_one_refused_once_forgotten(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = client.http.app.state.keys  # type: ignore[attr-defined]
+    store = client.http.app.state.store  # type: ignore[attr-defined]
+    now = datetime.now(UTC)
+    with store.transaction() as session:
+        created = create_key(session, "short-lived", ["read"], now)
+    lookups: list[str] = []
+    real = auth._lookup
+
+    def counted(store: Store, key: str) -> KeyInfo | None:
+        lookups.append(key[:4])
+        return real(store, key)
+
+    monkeypatch.setattr(auth, "_lookup", counted)
+    headers = {"X-API-Key": created.key}
+    for _ in range(3):
+        assert client.http.get("/v1/rankings", headers=headers).status_code == 200
+    assert len(lookups) == 1  # then from the cache
+    with store.transaction() as session:
+        revoke_key(session, created.info.key_id, now)
+    assert client.http.get("/v1/rankings", headers=headers).status_code == 200  # remembered
+    keys.clear()  # what the cache time does on its own
+    refused = client.http.get("/v1/rankings", headers=headers)
+    assert refused.status_code == 401 and "unknown or revoked" in refused.text
+    assert len(lookups) == 2
+    unknown = {"X-API-Key": "lsk_0123456789abcdef_" + "y" * 43}
+    for _ in range(2):
+        assert client.http.get("/v1/rankings", headers=unknown).status_code == 401
+    assert len(lookups) == 4  # unknown keys are looked up every time
+
+
+def test_key_cache_forgets_after_its_time_and_stays_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [100.0]
+    monkeypatch.setattr(auth.time, "monotonic", lambda: clock[0])
+    info = KeyInfo("k", "name", ("read",), datetime.now(UTC), None)
+    cache = auth.KeyCache(5.0, size=3)
+    cache.put("first", info)
+    assert cache.get("first") == info and cache.get("other") is None
+    clock[0] += 4.9
+    assert cache.get("first") == info
+    clock[0] += 0.2
+    assert cache.get("first") is None
+    for name in ("a", "b", "c", "d"):
+        cache.put(name, info)
+    assert [cache.get(n) is not None for n in ("a", "b", "c", "d")] == [False, True, True, True]
+    off = auth.KeyCache(0.0)
+    off.put("first", info)
+    assert off.get("first") is None

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from anyio import CapacityLimiter
 from fastapi import FastAPI
 
 from leadscore import __version__
+from leadscore.service.auth import KeyCache
 from leadscore.service.champion import Champion
 from leadscore.service.delivery import DeliveryPolicy, DeliveryWorker
 from leadscore.service.limits import BodySizeLimit
@@ -48,6 +50,13 @@ class ServiceOptions:
     history_linger_seconds: float = 0.02
     """How long the score-history writer waits to gather the scores of ``POST /v1/score``
     into one transaction (they are recorded in the background)."""
+    key_cache_seconds: float = 5.0
+    """How long a key found valid is accepted without asking the store again: a revoked key
+    is refused within this time (0: every request asks the store)."""
+    scoring_threads: int = 2
+    """How many requests build features and score at once. That work is mostly Python,
+    which runs one thread at a time: more threads would only take turns, each request
+    slower, and cost more in all."""
 
 
 def _pipeline_config(settings: Settings, options: ServiceOptions) -> PipelineConfig:
@@ -92,6 +101,7 @@ def create_app(
         history = HistoryWriter(store, linger_seconds=options.history_linger_seconds)
         app.state.store = store
         app.state.history = history
+        app.state.scoring_slots = CapacityLimiter(options.scoring_threads)
         app.state.pipeline = pipeline
         app.state.champion = champion
         champion.start()
@@ -117,6 +127,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.metrics = Metrics()
+    app.state.keys = KeyCache(options.key_cache_seconds)
     install_problem_handlers(app)
     for module in (scoring, ingest, leads, forecast, webhooks, health):
         app.include_router(module.router)

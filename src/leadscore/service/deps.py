@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from anyio import CapacityLimiter
 from fastapi import Depends, Request
 
 from leadscore.service.auth import require_scope
@@ -30,6 +31,7 @@ __all__ = [
     "ReadKey",
     "ScoreKey",
     "ScoringDep",
+    "ScoringSlots",
     "StoreDep",
     "WebhooksKey",
 ]
@@ -53,6 +55,11 @@ async def _metrics(request: Request) -> Metrics:
 async def _pipeline(request: Request) -> PipelineConfig:
     pipeline: PipelineConfig = request.app.state.pipeline
     return pipeline
+
+
+async def _scoring_slots(request: Request) -> CapacityLimiter:
+    slots: CapacityLimiter = request.app.state.scoring_slots
+    return slots
 
 
 async def _history(request: Request) -> HistoryWriter:
@@ -85,6 +92,9 @@ ChampionDep = Annotated[Champion, Depends(_champion)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
 ScoringDep = Annotated[ScoringModel, Depends(_scoring)]
 HistoryDep = Annotated[HistoryWriter, Depends(_history)]
+ScoringSlots = Annotated[CapacityLimiter, Depends(_scoring_slots)]
+"""The threads that build features and score (``ServiceOptions.scoring_threads``): a route
+runs that work with ``anyio.to_thread.run_sync(..., limiter=slots)``."""
 FreshScores = Annotated[None, Depends(_fresh_scores)]
 PipelineDep = Annotated[PipelineConfig, Depends(_pipeline)]
 ScoreKey = Annotated[KeyInfo, Depends(require_scope("score"))]

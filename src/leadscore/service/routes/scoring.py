@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 
+from anyio import to_thread
 from fastapi import APIRouter, Response
 
 from leadscore.service.convert import json_answer, scores_out
-from leadscore.service.deps import HistoryDep, MetricsDep, ScoreKey, ScoringDep, StoreDep
+from leadscore.service.deps import (
+    HistoryDep,
+    MetricsDep,
+    ScoreKey,
+    ScoringDep,
+    ScoringSlots,
+    StoreDep,
+)
+from leadscore.service.metrics import Metrics
 from leadscore.service.problems import responses
 from leadscore.service.schemas import LeadScoreOut, ScoreIn
-from leadscore.store import frames_from_rows, score_frames
+from leadscore.store import HistoryWriter, Store, frames_from_rows, score_frames
 from leadscore.store.online import recent_context
-from leadscore.store.workflow import score_known
+from leadscore.store.workflow import ScoringModel, score_known
 
 __all__ = ["router"]
 
@@ -25,13 +35,14 @@ router = APIRouter(prefix="/v1", tags=["scoring"])
     response_model=LeadScoreOut,
     responses=responses(400, 401, 403, 413, 422, 503),
 )
-def score(
+async def score(
     body: ScoreIn,
     _key: ScoreKey,
     scoring: ScoringDep,
     store: StoreDep,
     history: HistoryDep,
     metrics: MetricsDep,
+    slots: ScoringSlots,
 ) -> Response:
     """Score leads now (or ``as_of``): probability, score, grade, trend, reasons.
 
@@ -40,6 +51,17 @@ def score(
     the payload is scored as given (nothing is stored). Leads not open at that moment, or
     unknown, are listed in ``not_scored``.
     """
+    work = partial(_score, body, scoring, store, history, metrics)
+    return await to_thread.run_sync(work, limiter=slots)
+
+
+def _score(
+    body: ScoreIn,
+    scoring: ScoringModel,
+    store: Store,
+    history: HistoryWriter,
+    metrics: Metrics,
+) -> Response:
     now = datetime.now(UTC)
     if body.lead_ids is not None:
         result = score_known(
