@@ -35,11 +35,11 @@ def test_dask_model_reaches_the_single_machine_auc(
     labels = test["label"].to_numpy()
     single = roc_auc_score(labels, trained.model.predict_proba(test))
     dask = roc_auc_score(labels, on_cluster.model.predict_proba(test))
-    # The bar is 0.005. On this small CRM (about 1,000 test snapshots) distributed
-    # LightGBM is not bit-reproducible (histograms are summed across machines in arrival
-    # order): three runs gave 0.8117, 0.8120 and 0.8157 against 0.8170, so the test holds the
-    # looser 0.01 that no run came near, and the 0.005 bar is left to a larger benchmark.
-    assert dask >= single - 0.01, (dask, single)
+    # The bar. The Dask model is not the single-machine one bit for bit (a feature's
+    # bins come from one worker's part, bagging samples each part), so the two differ about as
+    # much as single-machine models with other seeds (standard deviation about 0.001 on this
+    # CRM): twelve runs of this test gave 0.8146 to 0.8186 against 0.8170.
+    assert dask >= single - 0.005, (dask, single)
 
 
 def test_dask_model_is_an_ordinary_model(
