@@ -106,6 +106,16 @@ def test_no_champion_in_an_empty_store(tmp_path: Path, monkeypatch: pytest.Monke
     assert champion_version(Settings(home=tmp_path)) is None
 
 
+def test_no_champion_while_the_model_has_no_alias(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    settings = Settings(home=tmp_path)
+    configure_mlflow(settings)
+    mlflow.MlflowClient().create_registered_model(PROPENSITY_MODEL_NAME)
+    assert champion_version(settings) is None
+
+
 def test_first_candidate_becomes_champion(
     settings: Settings, runs: dict[str, RunRecord], weak: TrainedPropensity
 ) -> None:

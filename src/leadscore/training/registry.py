@@ -107,17 +107,18 @@ def champion_version(settings: Settings, name: str = PROPENSITY_MODEL_NAME) -> i
         from mlflow import MlflowClient
         from mlflow.exceptions import MlflowException
 
+        # One read of the model (the service asks every few seconds): a search would also
+        # load every version of it.
         try:
-            models = MlflowClient().search_registered_models(filter_string=f"name='{name}'")
+            model = MlflowClient().get_registered_model(name)
         except MlflowException as exc:
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                return None
             raise ConfigError(
                 f"Cannot read the model registry at {settings.tracking_uri}: {exc.message}"
             ) from exc
-    for model in models:
-        version = model.aliases.get(CHAMPION_ALIAS)
-        if version is not None:
-            return int(version)
-    return None
+    version = model.aliases.get(CHAMPION_ALIAS)
+    return None if version is None else int(version)
 
 
 def run_artifact(run_id: str, name: str, settings: Settings) -> pl.DataFrame:
