@@ -9,11 +9,13 @@ from store_support import T0, lead
 
 from leadscore.store import (
     HistoryWriter,
+    ScoreSet,
     Store,
     create_webhook,
     current_scores,
     delete_webhook,
     deliveries_of,
+    record_score_sets,
     record_scores,
     save_scores,
     score_history,
@@ -96,3 +98,30 @@ def test_without_the_thread_scores_are_written_at_once(store: Store, prefix: str
     save_scores(store, [_score(lead_id, 30, "B")], model_version="2", scored_at=T0 + SECOND)
     with store.reading() as session:
         assert [h.score for h in score_history(session, lead_id)] == [30, 20]
+
+
+def test_sets_recorded_together_count_as_one_after_the_other(store: Store, prefix: str) -> None:
+    lead_id, other = f"{prefix}sets", f"{prefix}sets-other"
+    with store.transaction() as session:
+        upsert_leads(session, [lead(lead_id), lead(other)], T0)
+        record_scores(session, [_score(lead_id, 30, "C")], model_version="1", scored_at=T0)
+    sets = [
+        ScoreSet([_score(lead_id, 50, "B")], "1", T0 + SECOND),
+        ScoreSet([_score(lead_id, 80, "A"), _score(other, 20, "C")], "2", T0 + 3 * SECOND),
+        ScoreSet([_score(lead_id, 60, "B")], "1", T0 + 2 * SECOND),  # late: history only
+    ]
+    with store.transaction() as session:
+        changes = record_score_sets(session, sets)
+    assert [[(c.lead_id, c.previous_score, c.score) for c in found] for found in changes] == [
+        [(lead_id, 30, 50)],
+        [(lead_id, 50, 80), (other, None, 20)],
+        [],
+    ]
+    with store.reading() as session:
+        current = current_scores(session, [lead_id, other])
+        history = score_history(session, lead_id)
+    assert (current[lead_id].score, current[lead_id].model_version) == (80, "2")
+    assert current[other].score == 20
+    assert sorted(h.score for h in history) == [30, 50, 60, 80]
+    with store.transaction() as session:
+        assert record_score_sets(session, [ScoreSet([], "1", T0)]) == [[]]

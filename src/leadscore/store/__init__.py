@@ -40,8 +40,10 @@ from leadscore.store.records import (
 from leadscore.store.scores import (
     RankedPage,
     ScoreChange,
+    ScoreSet,
     current_scores,
     ranked_leads,
+    record_score_sets,
     record_scores,
     score_history,
 )
@@ -71,6 +73,7 @@ __all__ = [
     "OnlineScores",
     "RankedPage",
     "ScoreChange",
+    "ScoreSet",
     "Store",
     "TouchpointSummary",
     "create_key",
@@ -94,6 +97,7 @@ __all__ = [
     "ranked_leads",
     "record_attempt",
     "record_outcomes",
+    "record_score_sets",
     "record_scores",
     "revoke_key",
     "save_scores",

@@ -18,11 +18,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from leadscore.store.scores import record_scores
+from leadscore.store.scores import ScoreSet, record_score_sets, record_scores
 from leadscore.store.session import Store
 from leadscore.store.webhooks import enqueue_deliveries
 
@@ -41,13 +40,6 @@ def save_scores(
         enqueue_deliveries(session, changes, scored_at)
 
 
-@dataclass(frozen=True)
-class _Submission:
-    rows: Sequence[dict[str, Any]]
-    model_version: str
-    scored_at: datetime
-
-
 class HistoryWriter:
     """Writes submitted scores from a background thread, in batches (see the module).
 
@@ -60,7 +52,7 @@ class HistoryWriter:
         self._linger = linger_seconds
         self._max_rows = max_rows
         self._changed = threading.Condition()
-        self._pending: list[_Submission] = []
+        self._pending: list[ScoreSet] = []
         self._submitted = 0
         self._rows = 0
         self._written = 0
@@ -80,7 +72,7 @@ class HistoryWriter:
         with self._changed:
             running = self._thread is not None and not self._stopping
             if running:
-                self._pending.append(_Submission(list(rows), model_version, scored_at))
+                self._pending.append(ScoreSet(list(rows), model_version, scored_at))
                 self._submitted += 1
                 self._rows += len(rows)
                 if self._rows >= self._max_rows:
@@ -98,7 +90,7 @@ class HistoryWriter:
             while self._written < target and self._thread is not None:
                 self._changed.wait()
 
-    def _next_batch(self) -> list[_Submission] | None:
+    def _next_batch(self) -> list[ScoreSet] | None:
         """What to write next (waiting for it); None once stopped with nothing left."""
         with self._changed:
             while not self._pending:
@@ -108,16 +100,10 @@ class HistoryWriter:
             batch, self._pending, self._rows = self._pending, [], 0
             return batch
 
-    def _write(self, batch: list[_Submission]) -> None:
+    def _write(self, batch: list[ScoreSet]) -> None:
         try:
             with self._store.transaction() as session:
-                for item in batch:
-                    changes = record_scores(
-                        session,
-                        item.rows,
-                        model_version=item.model_version,
-                        scored_at=item.scored_at,
-                    )
+                for item, changes in zip(batch, record_score_sets(session, batch), strict=True):
                     enqueue_deliveries(session, changes, item.scored_at)
         except Exception:  # logged, not raised: the thread must keep writing later batches
             rows = sum(len(item.rows) for item in batch)

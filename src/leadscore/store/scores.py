@@ -26,10 +26,12 @@ from leadscore.store.tables import CurrentScore, Lead, Outcome, ScoreRecord
 __all__ = [
     "RankedPage",
     "ScoreChange",
+    "ScoreSet",
     "current_scores",
     "decode_cursor",
     "encode_cursor",
     "ranked_leads",
+    "record_score_sets",
     "record_scores",
     "score_history",
 ]
@@ -53,6 +55,15 @@ class ScoreChange:
     as_of: datetime
 
 
+@dataclass(frozen=True)
+class ScoreSet:
+    """Scores computed together: their rows, the model version and when they were computed."""
+
+    rows: Sequence[dict[str, Any]]
+    model_version: str
+    scored_at: datetime
+
+
 def record_scores(
     session: Session,
     rows: Sequence[dict[str, Any]],
@@ -67,11 +78,33 @@ def record_scores(
     the one scored last (by ``scored_at``): a score older than the current one (written late,
     e.g. by another replica) goes to the history only and changes nothing.
     """
-    if not rows:
-        return []
+    return record_score_sets(session, [ScoreSet(rows, model_version, scored_at)])[0]
+
+
+def record_score_sets(session: Session, sets: Sequence[ScoreSet]) -> list[list[ScoreChange]]:
+    """:func:`record_scores` of several sets, in order, with one statement per table; the
+    changes of each set.
+
+    The sets are recorded as if one after the other: a lead scored in two of them changes
+    from its stored score to the first and then to the second (unless one is older than the
+    score it would replace).
+    """
+    records = [
+        {
+            "lead_id": row["lead_id"],
+            "model_version": item.model_version,
+            "scored_at": item.scored_at,
+            **{name: row.get(name) for name in _SCORE_FIELDS},
+            **{name: list(row.get(name) or []) for name in _LIST_FIELDS},
+        }
+        for item in sets
+        for row in item.rows
+    ]
+    if not records:
+        return [[] for _ in sets]
     session.flush()  # the plain statements below do not flush the session's pending objects
     connection = session.connection()
-    ids = [row["lead_id"] for row in rows]
+    ids = list(dict.fromkeys(record["lead_id"] for record in records))
     current = {
         lead_id: (score, grade, at)
         for lead_id, score, grade, at in connection.execute(
@@ -80,40 +113,41 @@ def record_scores(
             )
         )
     }
-    records = [
-        {
-            "lead_id": row["lead_id"],
-            "model_version": model_version,
-            "scored_at": scored_at,
-            **{name: row.get(name) for name in _SCORE_FIELDS},
-            **{name: list(row.get(name) or []) for name in _LIST_FIELDS},
-        }
-        for row in rows
-    ]
     score_ids = connection.scalars(
         insert(ScoreRecord).returning(ScoreRecord.id, sort_by_parameter_order=True),
         records,
     ).all()
-    changes: list[ScoreChange] = []
-    newer: list[dict[str, Any]] = []
-    for record, score_id in zip(records, score_ids, strict=True):
-        before = current.get(record["lead_id"])
-        if before is not None and before[2] > scored_at:
-            continue
-        newer.append({**record, "score_id": score_id})
-        changes.append(
-            ScoreChange(
-                lead_id=record["lead_id"],
-                previous_score=None if before is None else before[0],
-                previous_grade=None if before is None else before[1],
-                score=record["score"],
-                grade=record["grade"],
-                probability=record["probability"],
-                as_of=record["as_of"],
+    changes: list[list[ScoreChange]] = []
+    newest: dict[str, dict[str, Any]] = {}  # one row per lead: an upsert may not repeat a key
+    position = 0
+    for item in sets:
+        found: list[ScoreChange] = []
+        for record, score_id in zip(
+            records[position : position + len(item.rows)],
+            score_ids[position : position + len(item.rows)],
+            strict=True,
+        ):
+            lead_id = record["lead_id"]
+            before = current.get(lead_id)
+            if before is not None and before[2] > record["scored_at"]:
+                continue
+            newest[lead_id] = {**record, "score_id": score_id}
+            current[lead_id] = (record["score"], record["grade"], record["scored_at"])
+            found.append(
+                ScoreChange(
+                    lead_id=lead_id,
+                    previous_score=None if before is None else before[0],
+                    previous_grade=None if before is None else before[1],
+                    score=record["score"],
+                    grade=record["grade"],
+                    probability=record["probability"],
+                    as_of=record["as_of"],
+                )
             )
-        )
-    if newer:
-        connection.execute(_current_upsert(session.get_bind().dialect.name), newer)
+        position += len(item.rows)
+        changes.append(found)
+    if newest:
+        connection.execute(_current_upsert(session.get_bind().dialect.name), list(newest.values()))
     return changes
 
 
