@@ -57,12 +57,14 @@ class KeyCache:
         if self._seconds <= 0:
             return
         now = time.monotonic()
+        digest = self._digest(key)
         with self._lock:
+            self._entries.pop(digest, None)  # a key put again counts as the newest
             if len(self._entries) >= self._size:
                 self._entries = {d: e for d, e in self._entries.items() if e[0] > now}
                 while len(self._entries) >= self._size:
                     del self._entries[next(iter(self._entries))]
-            self._entries[self._digest(key)] = (now + self._seconds, info)
+            self._entries[digest] = (now + self._seconds, info)
 
     def clear(self) -> None:
         """Forget every key."""
