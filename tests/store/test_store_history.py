@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from store_support import T0, lead
 
 from leadscore.store import (
@@ -56,7 +63,10 @@ def test_a_late_score_goes_to_the_history_only(store: Store, prefix: str) -> Non
     assert [h.score for h in history] == [40, 10]
 
 
-def test_the_writer_records_in_the_background_and_flush_waits(store: Store, prefix: str) -> None:
+@pytest.mark.parametrize("process", [False, True], ids=["thread", "process"])
+def test_the_writer_records_in_the_background_and_flush_waits(
+    store: Store, prefix: str, process: bool
+) -> None:
     ids = [f"{prefix}w{n}" for n in range(3)]
     with store.transaction() as session:
         upsert_leads(session, [lead(i) for i in ids], T0)
@@ -68,9 +78,10 @@ def test_the_writer_records_in_the_background_and_flush_waits(store: Store, pref
             threshold=None,
             now=T0,
         )
-    writer = HistoryWriter(store, linger_seconds=0.5)
+    writer = HistoryWriter(store, linger_seconds=0.5, process=process)
     writer.start()
     try:
+        assert (writer.child_pid not in (None, os.getpid())) is process
         for n, lead_id in enumerate(ids):
             writer.submit([_score(lead_id, 50, "A")], model_version="1", scored_at=T0 + n * SECOND)
         writer.flush()  # does not wait the linger time out: it asks for the write
@@ -125,3 +136,81 @@ def test_sets_recorded_together_count_as_one_after_the_other(store: Store, prefi
     assert sorted(h.score for h in history) == [30, 50, 60, 80]
     with store.transaction() as session:
         assert record_score_sets(session, [ScoreSet([], "1", T0)]) == [[]]
+
+
+def _gone(pid: int, seconds: float) -> bool:
+    """Whether process ``pid`` ends within ``seconds`` (a zombie not yet reaped counts)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().split(")")[-1].split()[0] == "Z":
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_dead_writer_process_loses_nothing_and_is_replaced(store: Store, prefix: str) -> None:
+    ids = [f"{prefix}dead{n}" for n in range(2)]
+    with store.transaction() as session:
+        upsert_leads(session, [lead(i) for i in ids], T0)
+    writer = HistoryWriter(store, process=True, restart_seconds=0)
+    writer.start()
+    try:
+        first = writer.child_pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        assert _gone(first, 10)
+        writer.submit([_score(ids[0], 70, "A")], model_version="1", scored_at=T0)
+        writer.flush()  # the child is gone: this batch is written by the thread itself
+        writer.submit([_score(ids[1], 30, "C")], model_version="1", scored_at=T0)
+        writer.flush()  # by a new child
+        second = writer.child_pid
+    finally:
+        writer.stop()
+    with store.reading() as session:
+        current = current_scores(session, ids)
+    assert {i: current[i].score for i in ids} == {ids[0]: 70, ids[1]: 30}
+    assert second not in (None, first)
+    assert writer.child_pid is None
+    assert _gone(second, 10)  # stop() ended it
+
+
+def test_an_in_memory_store_is_written_by_the_thread() -> None:
+    store = Store.connect("sqlite://")
+    writer = HistoryWriter(store, process=True)
+    writer.start()
+    try:
+        assert writer.child_pid is None
+    finally:
+        writer.stop()
+        store.close()
+
+
+_ORPHAN = """
+import sys
+from leadscore.settings import Settings
+from leadscore.store import HistoryWriter, Store
+writer = HistoryWriter(Store.open(Settings(home=sys.argv[1])), process=True)
+writer.start()
+print(writer.child_pid, flush=True)
+sys.stdin.read()
+"""
+
+
+def test_the_writer_process_ends_when_the_service_process_is_killed(tmp_path: Path) -> None:
+    with subprocess.Popen(
+        [sys.executable, "-c", _ORPHAN, str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as parent:
+        try:
+            assert parent.stdout is not None
+            child = int(parent.stdout.readline())
+            assert not _gone(child, 0.5)
+        finally:
+            parent.kill()
+    assert _gone(child, 10)  # its input ended: it exits rather than linger as an orphan

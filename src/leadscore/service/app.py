@@ -50,6 +50,10 @@ class ServiceOptions:
     history_linger_seconds: float = 0.02
     """How long the score-history writer waits to gather the scores of ``POST /v1/score``
     into one transaction (they are recorded in the background)."""
+    history_process: bool = True
+    """Whether the score history is written by a process of its own (started with the
+    service, stopped with it) rather than by a thread of this one. A write is a millisecond
+    or two of Python a batch; in this process it would delay the requests being scored."""
     key_cache_seconds: float = 5.0
     """How long a key found valid is accepted without asking the store again: a revoked key
     is refused within this time (0: every request asks the store)."""
@@ -98,7 +102,11 @@ def create_app(
         pipeline = _pipeline_config(current, options)
         champion = Champion(current, pipeline.scoring, refresh_seconds=options.refresh_seconds)
         worker = DeliveryWorker(store, app.state.metrics, options.webhooks)
-        history = HistoryWriter(store, linger_seconds=options.history_linger_seconds)
+        history = HistoryWriter(
+            store,
+            linger_seconds=options.history_linger_seconds,
+            process=options.history_process,
+        )
         app.state.store = store
         app.state.history = history
         app.state.scoring_slots = CapacityLimiter(options.scoring_threads)

@@ -3,10 +3,16 @@
 SQLAlchemy 2 on SQLite (embedded default, WAL) or PostgreSQL (``LEADSCORE_DATABASE_URL``),
 migrated on start-up with the Alembic scripts shipped in ``leadscore/store/migrations``.
 Functions take a :class:`~sqlalchemy.orm.Session` from :meth:`Store.transaction`.
+
+The names that score (reading stored leads as frames, scoring them, the forecast) are
+imported on first use: they load the feature and model code, seconds of start-up that the
+store's own users, such as the score-history process, do without.
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any, Final
+
 from leadscore.store.database import database_url, migrate, open_engine
-from leadscore.store.forecast import forecast_stored
 from leadscore.store.history import HistoryWriter, save_scores
 from leadscore.store.keys import (
     SCOPES,
@@ -16,26 +22,6 @@ from leadscore.store.keys import (
     list_keys,
     revoke_key,
     verify_key,
-)
-from leadscore.store.online import (
-    NEXT_BEST_TOUCHPOINTS,
-    NotScored,
-    OnlineScores,
-    score_frames,
-    score_stored,
-)
-from leadscore.store.records import (
-    LeadFrames,
-    TouchpointSummary,
-    frames_from_rows,
-    insert_touchpoints,
-    lead_frames,
-    lead_record,
-    missing_leads,
-    record_outcomes,
-    stored_frames,
-    touchpoint_summary,
-    upsert_leads,
 )
 from leadscore.store.scores import (
     RankedPage,
@@ -59,6 +45,49 @@ from leadscore.store.webhooks import (
     list_webhooks,
     record_attempt,
 )
+
+if TYPE_CHECKING:
+    from leadscore.store.forecast import forecast_stored
+    from leadscore.store.online import (
+        NEXT_BEST_TOUCHPOINTS,
+        NotScored,
+        OnlineScores,
+        score_frames,
+        score_stored,
+    )
+    from leadscore.store.records import (
+        LeadFrames,
+        TouchpointSummary,
+        frames_from_rows,
+        insert_touchpoints,
+        lead_frames,
+        lead_record,
+        missing_leads,
+        record_outcomes,
+        stored_frames,
+        touchpoint_summary,
+        upsert_leads,
+    )
+
+_LAZY: Final = {
+    "forecast_stored": "leadscore.store.forecast",
+    "NEXT_BEST_TOUCHPOINTS": "leadscore.store.online",
+    "NotScored": "leadscore.store.online",
+    "OnlineScores": "leadscore.store.online",
+    "score_frames": "leadscore.store.online",
+    "score_stored": "leadscore.store.online",
+    "LeadFrames": "leadscore.store.records",
+    "TouchpointSummary": "leadscore.store.records",
+    "frames_from_rows": "leadscore.store.records",
+    "insert_touchpoints": "leadscore.store.records",
+    "lead_frames": "leadscore.store.records",
+    "lead_record": "leadscore.store.records",
+    "missing_leads": "leadscore.store.records",
+    "record_outcomes": "leadscore.store.records",
+    "stored_frames": "leadscore.store.records",
+    "touchpoint_summary": "leadscore.store.records",
+    "upsert_leads": "leadscore.store.records",
+}
 
 __all__ = [
     "EVENTS",
@@ -109,3 +138,17 @@ __all__ = [
     "upsert_leads",
     "verify_key",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """A name of :data:`_LAZY`, imported on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -33,6 +33,7 @@ __all__ = [
     "database_url",
     "dialect_insert",
     "dialect_insert_for",
+    "engine_for",
     "migrate",
     "open_engine",
     "ping",
@@ -79,7 +80,9 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
-def _engine(url: str) -> Engine:
+def engine_for(url: str) -> Engine:
+    """The engine of the database at ``url`` with the store's connection settings, as it is
+    (not migrated); raises :class:`~leadscore.errors.ConfigError` for a malformed URL."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -124,7 +127,7 @@ def open_engine(settings: Settings) -> Engine:
     Raises :class:`~leadscore.errors.ConfigError` when the URL is malformed or the database
     cannot be reached or migrated.
     """
-    engine = _engine(database_url(settings))
+    engine = engine_for(database_url(settings))
     migrate(engine)
     return engine
 

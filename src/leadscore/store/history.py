@@ -8,6 +8,12 @@ background thread: :meth:`~HistoryWriter.submit` returns at once; the thread loo
 reader of the same process sees its own scores. Scores written late never replace a newer
 current score (see :func:`~leadscore.store.scores.record_scores`).
 
+With ``process=True`` the thread hands each batch to a child process that writes it
+(:mod:`leadscore.store.history_process`) and waits, off the GIL, until it is written: the
+Python work of a write (a millisecond or two a batch) then no longer delays the requests
+this process is scoring. Should that process die, the batch is written here, and a new
+process is started for later batches (not sooner than ``restart_seconds`` after a failure).
+
 What is written asynchronously is the score history only: derived data that a new score
 recomputes. A batch the store refuses is logged and dropped; a process that dies loses at
 most the scores of the last ``linger_seconds``. Ingested events are never written here.
@@ -17,11 +23,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from leadscore.store.scores import ScoreSet, record_score_sets, record_scores
+from leadscore.store.history_process import ChildWriter, write_batch
+from leadscore.store.scores import ScoreSet, record_scores
 from leadscore.store.session import Store
 from leadscore.store.webhooks import enqueue_deliveries
 
@@ -44,11 +52,24 @@ class HistoryWriter:
     """Writes submitted scores from a background thread, in batches (see the module).
 
     Until :meth:`start` (and after :meth:`stop`) :meth:`submit` writes at once, with
-    :func:`save_scores`, and raises what it raises.
+    :func:`save_scores`, and raises what it raises. With ``process=True`` the batches are
+    written by a child process (an in-memory SQLite store is always written here).
     """
 
-    def __init__(self, store: Store, *, linger_seconds: float = 0.02, max_rows: int = 500):
+    def __init__(
+        self,
+        store: Store,
+        *,
+        linger_seconds: float = 0.02,
+        max_rows: int = 500,
+        process: bool = False,
+        restart_seconds: float = 30.0,
+    ):
         self._store = store
+        self._process = process and _separable(store)
+        self._restart_seconds = restart_seconds
+        self._child: ChildWriter | None = None
+        self._child_failed_at: float | None = None
         self._linger = linger_seconds
         self._max_rows = max_rows
         self._changed = threading.Condition()
@@ -100,14 +121,37 @@ class HistoryWriter:
             batch, self._pending, self._rows = self._pending, [], 0
             return batch
 
+    @property
+    def child_pid(self) -> int | None:
+        """The process id of the child writer (None when batches are written here)."""
+        return None if self._child is None else self._child.pid
+
     def _write(self, batch: list[ScoreSet]) -> None:
+        child = self._child_writer()
+        if child is not None:
+            try:
+                child.write(batch)
+                return
+            except OSError as exc:
+                _LOG.error("%s; writing the batch here instead", exc)
+                self._child_failed_at = time.monotonic()
+                self._child = None
+                child.close()
+        write_batch(self._store, batch)
+
+    def _child_writer(self) -> ChildWriter | None:
+        """The child process to write with (started if need be), or None to write here."""
+        if not self._process or self._child is not None:
+            return self._child
+        failed = self._child_failed_at
+        if failed is not None and time.monotonic() - failed < self._restart_seconds:
+            return None
         try:
-            with self._store.transaction() as session:
-                for item, changes in zip(batch, record_score_sets(session, batch), strict=True):
-                    enqueue_deliveries(session, changes, item.scored_at)
-        except Exception:  # logged, not raised: the thread must keep writing later batches
-            rows = sum(len(item.rows) for item in batch)
-            _LOG.exception("could not record %d score(s) in the history; dropped them", rows)
+            self._child = ChildWriter(self._store.full_url())
+        except OSError as exc:
+            _LOG.error("could not start the score-history process (%s); writing here", exc)
+            self._child_failed_at = time.monotonic()
+        return self._child
 
     def _run(self) -> None:
         while (batch := self._next_batch()) is not None:
@@ -122,6 +166,7 @@ class HistoryWriter:
             if self._thread is not None:
                 return
             self._stopping = False
+            self._child_writer()  # it starts up while the service does
             self._thread = threading.Thread(
                 target=self._run, name="leadscore-score-history", daemon=True
             )
@@ -135,6 +180,15 @@ class HistoryWriter:
             self._changed.notify_all()
         if thread is not None:
             thread.join()
+        if self._child is not None:
+            self._child.close()
+            self._child = None
         with self._changed:
             self._thread = None
             self._changed.notify_all()
+
+
+def _separable(store: Store) -> bool:
+    """Whether another process can open the store (not an in-memory SQLite database)."""
+    url = store.engine.url
+    return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from leadscore.errors import StoreError
 from leadscore.settings import Settings
-from leadscore.store.database import READ_ONLY, open_engine, ping, redacted
+from leadscore.store.database import READ_ONLY, engine_for, open_engine, ping, redacted
 
 __all__ = ["Store"]
 
@@ -30,6 +30,16 @@ class Store:
     def open(cls, settings: Settings) -> Store:
         """Open (and migrate) the store the settings point at."""
         return cls(open_engine(settings))
+
+    @classmethod
+    def connect(cls, url: str) -> Store:
+        """The store at ``url`` as it is, not migrated: for another process of a service
+        that opened it with :meth:`open` (its :meth:`full_url`)."""
+        return cls(engine_for(url))
+
+    def full_url(self) -> str:
+        """The database URL with its password: to hand to a child process, never to print."""
+        return self.engine.url.render_as_string(hide_password=False)
 
     @property
     def url(self) -> str:
