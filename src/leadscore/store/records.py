@@ -193,8 +193,10 @@ def lead_frames(session: Session, lead_ids: Sequence[str]) -> LeadFrames:
         part = {"ids": ids[start : start + _CHUNK]}
         for *fields, extra in session.execute(_LEADS, part):
             leads.append({**dict(zip(LEAD_COLUMNS, fields, strict=True)), **(extra or {})})
-        touchpoints.extend(session.execute(_TOUCHPOINTS, part))
-        outcomes.extend(session.execute(_OUTCOMES, part))
+        touchpoints.extend(
+            session.execute(_TOUCHPOINTS, part).all()
+        )  # one fetch, not a row at a time
+        outcomes.extend(session.execute(_OUTCOMES, part).all())
     return LeadFrames(
         leads=_lead_frame(leads),
         touchpoints=_frame(touchpoints, _TOUCHPOINT_COLUMNS, "touchpoints"),
