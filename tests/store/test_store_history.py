@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.pool import StaticPool
 from store_support import T0, lead
 
 from leadscore.store import (
@@ -178,8 +180,30 @@ def test_a_dead_writer_process_loses_nothing_and_is_replaced(store: Store, prefi
     assert _gone(second, 10)  # stop() ended it
 
 
-def test_an_in_memory_store_is_written_by_the_thread() -> None:
-    store = Store.connect("sqlite://")
+def test_a_batch_the_process_cannot_take_leaves_the_writer_working(
+    store: Store, prefix: str
+) -> None:
+    lead_id = f"{prefix}odd"
+    with store.transaction() as session:
+        upsert_leads(session, [lead(lead_id)], T0)
+    writer = HistoryWriter(store, process=True, restart_seconds=0)
+    writer.start()
+    try:
+        odd = {**_score(lead_id, 10, "C"), "reasons": [lambda: None]}  # neither pickle nor JSON
+        writer.submit([odd], model_version="1", scored_at=T0)
+        writer.flush()  # returns: the batch is logged and dropped
+        writer.submit([_score(lead_id, 55, "B")], model_version="1", scored_at=T0 + SECOND)
+        writer.flush()
+        assert writer.child_pid is not None  # a new child took the next batch
+    finally:
+        writer.stop()
+    with store.reading() as session:
+        assert [h.score for h in score_history(session, lead_id)] == [55]
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///file:mem?mode=memory&uri=true"])
+def test_an_in_memory_store_is_written_by_the_thread(url: str) -> None:
+    store = Store(create_engine(url, poolclass=StaticPool))
     writer = HistoryWriter(store, process=True)
     writer.start()
     try:

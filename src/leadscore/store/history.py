@@ -13,6 +13,8 @@ With ``process=True`` the thread hands each batch to a child process that writes
 Python work of a write (a millisecond or two a batch) then no longer delays the requests
 this process is scoring. Should that process die, the batch is written here, and a new
 process is started for later batches (not sooner than ``restart_seconds`` after a failure).
+A child that dies after writing a batch but before saying so has that batch written twice:
+the history then holds the same score twice (the current score and webhooks are unchanged).
 
 What is written asynchronously is the score history only: derived data that a new score
 recomputes. A batch the store refuses is logged and dropped; a process that dies loses at
@@ -28,7 +30,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from leadscore.store.history_process import ChildWriter, write_batch
+from leadscore.store.history_process import STOP_SECONDS, ChildWriter, write_batch
 from leadscore.store.scores import ScoreSet, record_scores
 from leadscore.store.session import Store
 from leadscore.store.webhooks import enqueue_deliveries
@@ -70,6 +72,7 @@ class HistoryWriter:
         self._restart_seconds = restart_seconds
         self._child: ChildWriter | None = None
         self._child_failed_at: float | None = None
+        self._abandoned = False
         self._linger = linger_seconds
         self._max_rows = max_rows
         self._changed = threading.Condition()
@@ -124,7 +127,8 @@ class HistoryWriter:
     @property
     def child_pid(self) -> int | None:
         """The process id of the child writer (None when batches are written here)."""
-        return None if self._child is None else self._child.pid
+        child = self._child
+        return None if child is None else child.pid
 
     def _write(self, batch: list[ScoreSet]) -> None:
         child = self._child_writer()
@@ -132,11 +136,14 @@ class HistoryWriter:
             try:
                 child.write(batch)
                 return
-            except OSError as exc:
-                _LOG.error("%s; writing the batch here instead", exc)
+            except Exception as exc:  # whatever failed, the batch is written here
                 self._child_failed_at = time.monotonic()
                 self._child = None
-                child.close()
+                child.close(kill=True)
+                if self._abandoned:
+                    _LOG.error("%s; dropped a batch of scores while stopping", exc)
+                    return
+                _LOG.error("%s; writing the batch here instead", exc)
         write_batch(self._store, batch)
 
     def _child_writer(self) -> ChildWriter | None:
@@ -148,17 +155,21 @@ class HistoryWriter:
             return None
         try:
             self._child = ChildWriter(self._store.full_url())
-        except OSError as exc:
+        except Exception as exc:
             _LOG.error("could not start the score-history process (%s); writing here", exc)
             self._child_failed_at = time.monotonic()
         return self._child
 
     def _run(self) -> None:
         while (batch := self._next_batch()) is not None:
-            self._write(batch)
-            with self._changed:
-                self._written += len(batch)
-                self._changed.notify_all()
+            try:
+                self._write(batch)
+            except Exception:  # never leave flush() waiting on a batch that is gone
+                _LOG.exception("could not record a batch of scores; dropped it")
+            finally:
+                with self._changed:
+                    self._written += len(batch)
+                    self._changed.notify_all()
 
     def start(self) -> None:
         """Start the background thread."""
@@ -173,22 +184,36 @@ class HistoryWriter:
             self._thread.start()
 
     def stop(self) -> None:
-        """Write what is pending, then stop the thread."""
+        """Write what is pending, then stop the thread (and the child process).
+
+        A child that has not written its batch within ``STOP_SECONDS`` (a database that no
+        longer answers) is killed and what it held is dropped.
+        """
         with self._changed:
             thread = self._thread
             self._stopping = True
             self._changed.notify_all()
         if thread is not None:
+            thread.join(STOP_SECONDS)
+            child = self._child
+            if thread.is_alive() and child is not None:
+                _LOG.warning("the score-history process did not finish writing in time; killed it")
+                self._abandoned = True
+                child.close(kill=True)
             thread.join()
         if self._child is not None:
             self._child.close()
             self._child = None
         with self._changed:
             self._thread = None
+            self._abandoned = False
             self._changed.notify_all()
 
 
 def _separable(store: Store) -> bool:
     """Whether another process can open the store (not an in-memory SQLite database)."""
     url = store.engine.url
-    return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
+    if url.get_backend_name() != "sqlite":
+        return True
+    in_memory = url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+    return not in_memory

@@ -11,9 +11,9 @@ The protocol, on the child's standard input and output: frames of a 4-byte big-e
 and a pickle. The first frame holds the settings (database URL, log level); each later frame
 a list of :class:`~leadscore.store.scores.ScoreSet`, answered with one byte once written
 (or logged and dropped, as the in-process writer does). The child writes what it prints or
-logs to standard error, ignores SIGINT and SIGTERM (the service stops it once the last batch
-is written: a terminal's Ctrl-C reaches both) and exits at the end of its input, which is
-also what it sees when the service process dies.
+logs to standard error, runs in a process group of its own and ignores SIGINT and SIGTERM
+(the service stops it once the last batch is written), and exits at the end of its input,
+which is also what it sees when the service process dies.
 """
 
 from __future__ import annotations
@@ -64,16 +64,23 @@ class ChildWriter:
 
     def __init__(self, url: str) -> None:
         self._process = subprocess.Popen(
-            [sys.executable, "-c", f"from {__name__} import main; main()"],
+            # -P: the working directory is not put on the module path of the child.
+            [sys.executable, "-P", "-c", f"from {__name__} import main; main()"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             close_fds=True,
+            process_group=0,  # a terminal's Ctrl-C goes to the service, which stops the child
         )
         assert self._process.stdin is not None and self._process.stdout is not None
         self._input: IO[bytes] = self._process.stdin
         self._output: IO[bytes] = self._process.stdout
-        # The URL goes through the pipe, not the command line: it may hold a password.
-        self._send({"url": url, "log_level": logging.getLogger("leadscore").getEffectiveLevel()})
+        try:
+            # The URL goes through the pipe, not the command line: it may hold a password.
+            level = logging.getLogger("leadscore").getEffectiveLevel()
+            self._send({"url": url, "log_level": level})
+        except BaseException:
+            self.close(kill=True)
+            raise
 
     @property
     def pid(self) -> int:
@@ -93,10 +100,14 @@ class ChildWriter:
                 f"{self._process.poll()}"
             )
 
-    def close(self) -> None:
-        """End the child once it has written what it was given (killed after a grace time)."""
-        with suppress(OSError):
+    def close(self, *, kill: bool = False) -> None:
+        """End the child once it has written what it was given (killed after
+        :data:`STOP_SECONDS`, or at once with ``kill``); safe to call twice."""
+        with suppress(OSError, ValueError):
             self._input.close()
+        if kill:
+            with suppress(OSError):
+                self._process.kill()
         try:
             self._process.wait(timeout=STOP_SECONDS)
         except subprocess.TimeoutExpired:
