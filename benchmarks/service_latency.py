@@ -16,7 +16,8 @@ both on the same uvicorn, which picks httptools and uvloop when installed (they 
 dependencies of leadscore):
 
 * ours: ``leadscore serve --no-access-log``, otherwise default settings (the score history
-  of ``POST /v1/score`` is written in the background, in batches);
+  of ``POST /v1/score`` is written in the background, in batches, by the process the service
+  starts for it);
 * reference: ``mlflow models serve -m models:/leadscore-propensity/VERSION --env-manager
   local --workers 1`` (uvicorn/FastAPI in MLflow 3; ``UVICORN_ACCESS_LOG=false``) on the
   same registry.
