@@ -49,6 +49,15 @@ def command(
             help="Log a line per request (uvicorn's access log).",
         ),
     ] = True,
+    history_process: Annotated[
+        bool,
+        typer.Option(
+            "--history-process/--history-in-process",
+            help="Write the score history from a small process of its own (default), or from "
+            "a thread of this one (one process fewer; scoring requests then wait for its "
+            "writes now and then).",
+        ),
+    ] = True,
     openapi: Annotated[
         Path | None,
         typer.Option("--openapi", help="Write the OpenAPI document to this file and exit."),
@@ -63,7 +72,10 @@ def command(
     import uvicorn
 
     options = ServiceOptions(
-        refresh_seconds=refresh_seconds, max_body_bytes=max_body_bytes, pipeline=pipeline
+        refresh_seconds=refresh_seconds,
+        max_body_bytes=max_body_bytes,
+        pipeline=pipeline,
+        history_process=history_process,
     )
     with errors_to_exit():
         app = create_app(get_settings(), options)
