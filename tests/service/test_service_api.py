@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -235,6 +236,16 @@ def test_readiness_and_metrics(client: Client) -> None:
     assert 'leadscore_http_request_duration_seconds_count{method="POST",route="/v1/score"' in text
     assert "leadscore_scores_total{grade=" in text
     assert "leadscore_touchpoints_ingested_total" in text
+    client.request("GET", f"/v1/leads/{client.lead_ids[0]}")  # waits for the history writes
+    text = client.request("GET", "/metrics", key="metrics").text
+    history = {
+        name: float(value)
+        for name, value in re.findall(r"^(leadscore_score_history_\w+) (\S+)$", text, re.M)
+    }
+    assert history["leadscore_score_history_pending"] == 0
+    assert history["leadscore_score_history_written_total"] >= 1
+    assert history["leadscore_score_history_dropped_total"] == 0
+    assert history["leadscore_score_history_process_failures_total"] == 0
 
 
 def test_a_valid_key_is_remembered_and_a_revoked_one_refused_once_forgotten(

@@ -170,12 +170,14 @@ def test_a_dead_writer_process_loses_nothing_and_is_replaced(store: Store, prefi
         writer.submit([_score(ids[1], 30, "C")], model_version="1", scored_at=T0)
         writer.flush()  # by a new child
         second = writer.child_pid
+        stats = writer.stats()
     finally:
         writer.stop()
     with store.reading() as session:
         current = current_scores(session, ids)
     assert {i: current[i].score for i in ids} == {ids[0]: 70, ids[1]: 30}
     assert second not in (None, first)
+    assert (stats.written, stats.dropped, stats.process_failures, stats.pending) == (2, 0, 1, 0)
     assert writer.child_pid is None
     assert _gone(second, 10)  # stop() ended it
 
@@ -195,6 +197,8 @@ def test_a_batch_the_process_cannot_take_leaves_the_writer_working(
         writer.submit([_score(lead_id, 55, "B")], model_version="1", scored_at=T0 + SECOND)
         writer.flush()
         assert writer.child_pid is not None  # a new child took the next batch
+        stats = writer.stats()
+        assert (stats.written, stats.dropped, stats.process_failures) == (1, 1, 1)
     finally:
         writer.stop()
     with store.reading() as session:

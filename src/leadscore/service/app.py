@@ -114,11 +114,13 @@ def create_app(
         app.state.champion = champion
         champion.start()
         history.start()
+        unwatch = app.state.metrics.watch_history(history.stats)
         if options.deliver_webhooks:
             worker.start()
         try:
             yield
         finally:
+            unwatch()
             history.stop()
             worker.stop()
             champion.stop()

@@ -5,17 +5,26 @@
 * ``leadscore_touchpoints_ingested_total``: touchpoints newly stored;
 * ``leadscore_touchpoints_received_total``: touchpoints received (replays included);
 * ``leadscore_model_version``: the registry version of the champion in use (0: none);
-* ``leadscore_webhook_deliveries_total{status}``: delivery attempts by outcome.
+* ``leadscore_webhook_deliveries_total{status}``: delivery attempts by outcome;
+* ``leadscore_score_history_pending``: score sets of ``POST /v1/score`` not yet written;
+* ``leadscore_score_history_written_total``, ``leadscore_score_history_dropped_total``: score
+  sets written to the history, and dropped because the store refused them (logged);
+* ``leadscore_score_history_process_failures_total``: failures of the score-history process
+  (its batch then written by the service process itself).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from leadscore.store import HistoryStats
 
 __all__ = ["CONTENT_TYPE", "Metrics", "RequestTimer"]
 
@@ -58,6 +67,12 @@ class Metrics:
             registry=self.registry,
         )
 
+    def watch_history(self, stats: Callable[[], HistoryStats]) -> Callable[[], None]:
+        """Report the score-history writer's ``stats`` at each scrape; returns what stops it."""
+        collector = _HistoryCollector(stats)
+        self.registry.register(collector)
+        return lambda: self.registry.unregister(collector)
+
     def count_grades(self, grades: Iterable[str]) -> None:
         """Count answered scores by grade."""
         for grade in grades:
@@ -66,6 +81,39 @@ class Metrics:
     def render(self) -> bytes:
         """The text exposition of every metric."""
         return generate_latest(self.registry)
+
+
+class _HistoryCollector(Collector):
+    """The score-history writer's counts, read when Prometheus scrapes."""
+
+    def __init__(self, stats: Callable[[], HistoryStats]) -> None:
+        self._stats = stats
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())  # described by collecting: the values are only read at a scrape
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self._stats()
+        yield GaugeMetricFamily(
+            "leadscore_score_history_pending",
+            "Score sets computed but not yet written to the score history.",
+            value=stats.pending,
+        )
+        yield CounterMetricFamily(
+            "leadscore_score_history_written",
+            "Score sets written to the score history in the background.",
+            value=stats.written,
+        )
+        yield CounterMetricFamily(
+            "leadscore_score_history_dropped",
+            "Score sets the store refused (logged and dropped).",
+            value=stats.dropped,
+        )
+        yield CounterMetricFamily(
+            "leadscore_score_history_process_failures",
+            "Failures of the score-history process; its batch was written by the service.",
+            value=stats.process_failures,
+        )
 
 
 class RequestTimer:

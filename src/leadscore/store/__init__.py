@@ -13,7 +13,7 @@ import importlib
 from typing import TYPE_CHECKING, Any, Final
 
 from leadscore.store.database import database_url, migrate, open_engine
-from leadscore.store.history import HistoryWriter, save_scores
+from leadscore.store.history import HistoryStats, HistoryWriter, save_scores
 from leadscore.store.keys import (
     SCOPES,
     CreatedKey,
@@ -95,6 +95,7 @@ __all__ = [
     "SCOPES",
     "CreatedKey",
     "DueDelivery",
+    "HistoryStats",
     "HistoryWriter",
     "KeyInfo",
     "LeadFrames",

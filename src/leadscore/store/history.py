@@ -27,6 +27,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
@@ -35,7 +36,7 @@ from leadscore.store.scores import ScoreSet, record_scores
 from leadscore.store.session import Store
 from leadscore.store.webhooks import enqueue_deliveries
 
-__all__ = ["HistoryWriter", "save_scores"]
+__all__ = ["HistoryStats", "HistoryWriter", "save_scores"]
 
 _LOG: Final = logging.getLogger("leadscore.store.history")
 
@@ -48,6 +49,17 @@ def save_scores(
     with store.transaction() as session:
         changes = record_scores(session, rows, model_version=model_version, scored_at=scored_at)
         enqueue_deliveries(session, changes, scored_at)
+
+
+@dataclass(frozen=True)
+class HistoryStats:
+    """Score sets (one per submission) waiting, written and dropped so far, and how often the
+    child process failed (its batch then written by the thread itself)."""
+
+    pending: int
+    written: int
+    dropped: int
+    process_failures: int
 
 
 class HistoryWriter:
@@ -80,6 +92,8 @@ class HistoryWriter:
         self._submitted = 0
         self._rows = 0
         self._written = 0
+        self._dropped = 0
+        self._process_failures = 0
         self._stopping = False
         self._thread: threading.Thread | None = None
 
@@ -130,21 +144,32 @@ class HistoryWriter:
         child = self._child
         return None if child is None else child.pid
 
-    def _write(self, batch: list[ScoreSet]) -> None:
+    def stats(self) -> HistoryStats:
+        """What the writer has done so far (for the service's metrics)."""
+        with self._changed:
+            return HistoryStats(
+                pending=self._submitted - self._written,
+                written=self._written - self._dropped,
+                dropped=self._dropped,
+                process_failures=self._process_failures,
+            )
+
+    def _write(self, batch: list[ScoreSet]) -> bool:
+        """Write ``batch``; whether it was written (else it was logged and dropped)."""
         child = self._child_writer()
         if child is not None:
             try:
-                child.write(batch)
-                return
+                return child.write(batch)
             except Exception as exc:  # whatever failed, the batch is written here
+                self._process_failures += 1
                 self._child_failed_at = time.monotonic()
                 self._child = None
                 child.close(kill=True)
                 if self._abandoned:
                     _LOG.error("%s; dropped a batch of scores while stopping", exc)
-                    return
+                    return False
                 _LOG.error("%s; writing the batch here instead", exc)
-        write_batch(self._store, batch)
+        return write_batch(self._store, batch)
 
     def _child_writer(self) -> ChildWriter | None:
         """The child process to write with (started if need be), or None to write here."""
@@ -157,18 +182,21 @@ class HistoryWriter:
             self._child = ChildWriter(self._store.full_url())
         except Exception as exc:
             _LOG.error("could not start the score-history process (%s); writing here", exc)
+            self._process_failures += 1
             self._child_failed_at = time.monotonic()
         return self._child
 
     def _run(self) -> None:
         while (batch := self._next_batch()) is not None:
+            written = False
             try:
-                self._write(batch)
+                written = self._write(batch)
             except Exception:  # never leave flush() waiting on a batch that is gone
                 _LOG.exception("could not record a batch of scores; dropped it")
             finally:
                 with self._changed:
                     self._written += len(batch)
+                    self._dropped += 0 if written else len(batch)
                     self._changed.notify_all()
 
     def start(self) -> None:

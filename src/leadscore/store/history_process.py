@@ -10,10 +10,10 @@ which would otherwise be taken from requests being scored.
 The protocol, on the child's standard input and output: frames of a 4-byte big-endian length
 and a pickle. The first frame holds the settings (database URL, log level); each later frame
 a list of :class:`~leadscore.store.scores.ScoreSet`, answered with one byte once written
-(or logged and dropped, as the in-process writer does). The child writes what it prints or
-logs to standard error, runs in a process group of its own and ignores SIGINT and SIGTERM
-(the service stops it once the last batch is written), and exits at the end of its input,
-which is also what it sees when the service process dies.
+(``+``) or logged and dropped (``-``), as the in-process writer does. The child writes what
+it prints or logs to standard error, runs in a process group of its own and ignores SIGINT
+and SIGTERM (the service stops it once the last batch is written), and exits at the end of
+its input, which is also what it sees when the service process dies.
 """
 
 from __future__ import annotations
@@ -38,14 +38,15 @@ __all__ = ["ChildWriter", "write_batch"]
 _LOG: Final = logging.getLogger("leadscore.store.history")
 _HEADER: Final = struct.Struct(">I")
 _DONE: Final = b"+"
+_DROPPED: Final = b"-"
 STOP_SECONDS: Final = 10.0
 """How long :meth:`ChildWriter.close` waits for the child to end before killing it."""
 
 
-def write_batch(store: Store, batch: Sequence[ScoreSet]) -> None:
-    """Record ``batch`` in one transaction with the webhook deliveries it triggers; a batch
-    the store refuses is logged and dropped (the history is derived data: the next score
-    recomputes it)."""
+def write_batch(store: Store, batch: Sequence[ScoreSet]) -> bool:
+    """Record ``batch`` in one transaction with the webhook deliveries it triggers; whether
+    it was written. A batch the store refuses is logged and dropped (the history is derived
+    data: the next score recomputes it)."""
     try:
         with store.transaction() as session:
             for item, changes in zip(batch, record_score_sets(session, batch), strict=True):
@@ -53,6 +54,8 @@ def write_batch(store: Store, batch: Sequence[ScoreSet]) -> None:
     except Exception:  # logged, not raised: the writer must keep writing later batches
         rows = sum(len(item.rows) for item in batch)
         _LOG.exception("could not record %d score(s) in the history; dropped them", rows)
+        return False
+    return True
 
 
 class ChildWriterError(OSError):
@@ -86,19 +89,21 @@ class ChildWriter:
     def pid(self) -> int:
         return self._process.pid
 
-    def write(self, batch: Sequence[ScoreSet]) -> None:
-        """Hand ``batch`` to the child and wait until it is written; raises
-        :class:`ChildWriterError` when the child is gone (the batch may not be written)."""
+    def write(self, batch: Sequence[ScoreSet]) -> bool:
+        """Hand ``batch`` to the child and wait until it is written (True) or dropped (False,
+        see :func:`write_batch`); raises :class:`ChildWriterError` when the child is gone
+        (the batch may not be written)."""
         self._send(list(batch))
         try:
             answer = self._output.read(1)
         except (OSError, ValueError) as exc:
             raise ChildWriterError(f"the score-history process failed: {exc}") from exc
-        if answer != _DONE:
-            raise ChildWriterError(
-                f"the score-history process (pid {self.pid}) ended with exit code "
-                f"{self._process.poll()}"
-            )
+        if answer in (_DONE, _DROPPED):
+            return answer == _DONE
+        raise ChildWriterError(
+            f"the score-history process (pid {self.pid}) ended with exit code "
+            f"{self._process.poll()}"
+        )
 
     def close(self, *, kill: bool = False) -> None:
         """End the child once it has written what it was given (killed after
@@ -154,8 +159,7 @@ def main() -> None:
     store = Store.connect(settings["url"])
     try:
         while (batch := _read_frame(source)) is not None:
-            write_batch(store, batch)
-            answers.write(_DONE)
+            answers.write(_DONE if write_batch(store, batch) else _DROPPED)
     except BrokenPipeError:  # the parent is gone
         pass
     finally:
