@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from leadscore.cluster import DaskTarget, dask_client, parse_dask
+from leadscore.cluster.client import WORKER_SATURATION
 from leadscore.errors import UsageError
 
 
@@ -52,3 +55,9 @@ def test_unreachable_scheduler_is_a_usage_error() -> None:
         dask_client("tcp://127.0.0.1:9", timeout=1),
     ):
         pass
+
+
+def test_a_local_cluster_gives_a_worker_one_part_at_a_time(client: Any) -> None:
+    # Dask's default (1.1) lets a one-thread worker hold a second part it has not begun.
+    saturation = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.WORKER_SATURATION)
+    assert saturation == WORKER_SATURATION == 1.0
