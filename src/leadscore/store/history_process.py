@@ -1,11 +1,11 @@
 """The score-history writer's own process: batches of scores written off the service's GIL.
 
 A :class:`~leadscore.store.history.HistoryWriter` started with ``process=True`` hands each
-batch to a child Python process (running :func:`main`) that writes
-it with the same function as the in-process writer (:func:`write_batch`) and answers when the
-batch is written. The service process then spends a few microseconds per batch (pickling
-it and waiting on a pipe, without the GIL) instead of the milliseconds SQLAlchemy takes,
-which would otherwise be taken from requests being scored.
+batch to a child Python process (running :func:`main`) that writes it with the same function
+as the in-process writer (:func:`write_batch`) and answers when the batch is written. The
+service process then spends a few microseconds per batch (pickling it and waiting on a pipe,
+without the GIL) instead of the milliseconds SQLAlchemy takes, which would otherwise be taken
+from requests being scored.
 
 The protocol, on the child's standard input and output: frames of a 4-byte big-endian length
 and a pickle. The first frame holds the settings (database URL, log level); each later frame

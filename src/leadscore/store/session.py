@@ -44,7 +44,7 @@ class Store:
     @property
     def url(self) -> str:
         """The database URL without its password."""
-        return redacted(self.engine.url.render_as_string(hide_password=False))
+        return redacted(self.full_url())
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
